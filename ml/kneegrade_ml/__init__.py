@@ -1,0 +1,1 @@
+"""KneeGrade ML: synthetic data, datasets, models, training and inference for KL grading."""

@@ -50,6 +50,7 @@ class KneeParams:
     condyle_width: float  # half width of the femoral condyles
     notch_depth: float
     spine_height: float
+    outline_seed: int  # draws the irregularity of the bones' outlines
     rotation: float  # degrees
     shift_x: float
     shift_y: float
@@ -87,11 +88,12 @@ def sample_params(grade: int, rng: np.random.Generator) -> KneeParams:
         cysts=int(rng.integers(p.cysts[0], p.cysts[1] + 1)),
         deformity=deformity,
         condyle_width=rng.uniform(80, 96),
-        notch_depth=rng.uniform(12, 22),
+        notch_depth=rng.uniform(14, 24),
         spine_height=rng.uniform(6, 14),
+        outline_seed=int(rng.integers(2**31)),
         rotation=rng.uniform(-5, 5),
         shift_x=rng.uniform(-8, 8),
-        shift_y=rng.uniform(-8, 8),
+        shift_y=rng.uniform(-2, 16),
         scale=rng.uniform(0.92, 1.08),
         soft_tissue=rng.uniform(105, 150),
         exposure=rng.uniform(0.8, 1.4),

@@ -79,7 +79,7 @@ def _femur_surface(x: np.ndarray, p: KneeParams, notch: bool = True) -> np.ndarr
     """y of the femoral condyles' lower edge: rounded condyles and the intercondylar notch."""
     w = p.condyle_width
     lobe = (np.abs(x) - 0.5 * w) / (0.5 * w)  # each condyle bulges towards the tibia
-    surface = -_joint_gap(x, p) / 2 - 5 * lobe**2 - _rounded_corner(x, w, 0.3 * w)
+    surface = -_joint_gap(x, p) / 2 - 5 * lobe**2 - _rounded_corner(x, w, 0.36 * w)
     if notch:
         surface = surface - p.notch_depth * np.sqrt(
             np.clip(1 - (x / 20) ** 2, 0.0, None)
@@ -109,17 +109,33 @@ def _bone(
     return _soft_mask(inside) * density, surface_depth
 
 
+def _outline_wobble(x: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
+    """Smooth irregularity of a bone's side outlines (pixels), different on each side."""
+    r = np.random.default_rng(seed)
+    wobble = np.zeros_like(y)
+    for side in (-1.0, 1.0):
+        waves = zip(
+            r.uniform(0.03, 0.1, 3).tolist(),
+            r.uniform(0, 2 * np.pi, 3).tolist(),
+            r.uniform(0.4, 1.2, 3).tolist(),
+        )
+        along = sum(a * np.sin(k * y + phase) for k, phase, a in waves)
+        wobble += np.where(x * side > 0, along, 0.0)
+    return wobble
+
+
 def _femur(f: _Frame, p: KneeParams, texture: np.ndarray):
     w = p.condyle_width
     rise = np.clip(-f.y, 0.0, None)
-    half_width = w * (0.66 + 0.34 * np.exp(-np.clip(rise - 14, 0.0, None) / 38))
+    half_width = w * (0.76 + 0.24 * np.exp(-np.clip(rise - 16, 0.0, None) / 40))
+    half_width += _outline_wobble(f.x_femur, f.y, p.outline_seed)
     shell = 0.05 + 0.07 * _smoothstep((rise - 20) / 90)
     depth = _femur_surface(f.x_femur, p, notch=False) - f.y
     density, depth = _bone(f.x_femur, f.y, depth, half_width, shell, texture)
     # The notch is seen through the posterior condyles: fainter bone under a cortical roof.
     roof = _femur_surface(f.x_femur, p) - f.y
     density *= (
-        1 - 0.5 * (1 - _soft_mask(roof)) + 0.35 * np.exp(-(((roof - 1) / 1.5) ** 2))
+        1 - 0.45 * (1 - _soft_mask(roof / 2)) + 0.2 * np.exp(-(((roof - 1) / 2) ** 2))
     )
     return density, depth
 
@@ -127,7 +143,8 @@ def _femur(f: _Frame, p: KneeParams, texture: np.ndarray):
 def _tibia(f: _Frame, p: KneeParams, texture: np.ndarray):
     w = p.condyle_width + 4
     fall = np.clip(f.y, 0.0, None)
-    half_width = w * (0.7 + 0.3 * np.exp(-np.clip(fall - 10, 0.0, None) / 30))
+    half_width = w * (0.74 + 0.26 * np.exp(-np.clip(fall - 12, 0.0, None) / 35))
+    half_width += _outline_wobble(f.x_tibia, f.y, p.outline_seed + 1)
     shell = 0.05 + 0.07 * _smoothstep((fall - 30) / 80)
     depth = f.y - _tibia_surface(f.x_tibia, p)
     density, depth = _bone(f.x_tibia, f.y, depth, half_width, shell, texture)
@@ -137,13 +154,13 @@ def _tibia(f: _Frame, p: KneeParams, texture: np.ndarray):
 
 def _fibula(f: _Frame, p: KneeParams) -> np.ndarray:
     """Fibular head and neck beside the lateral tibia, partly overlapping it."""
-    cx = 0.8 * p.condyle_width
-    head = _ellipse(f.x_tibia, f.y, cx + 4, 54, 15, 19, 0.3)
+    cx = 0.84 * p.condyle_width
+    head = _ellipse(f.x_tibia, f.y, cx + 2, 56, 15, 19, 0.3)
     half_width = 12 - 3 * _smoothstep((f.y - 60) / 60)
     neck = np.minimum(half_width - np.abs(f.x_tibia - (cx - 2)), f.y - 55)
     inside = np.maximum(head, neck)
     core, cortex = _projected(1 - np.clip(inside, 0, None) / 12, 0.2)
-    return _soft_mask(inside) * (0.35 * core + 1.1 * cortex)
+    return _soft_mask(inside) * (0.3 * core + 0.8 * cortex)
 
 
 def _patella(f: _Frame, p: KneeParams) -> np.ndarray:
@@ -207,9 +224,9 @@ def _subchondral(f: _Frame, p: KneeParams, femur_depth, tibia_depth, rng) -> np.
 def _trabecular_texture(rng: np.random.Generator) -> np.ndarray:
     """Band-passed noise with vertical grain, the look of cancellous bone."""
     noise = rng.standard_normal((SIZE, SIZE)).astype(np.float32)
-    fine = gaussian_filter(noise, (1.4, 0.6))
+    fine = gaussian_filter(noise, (1.1, 0.5)) + gaussian_filter(noise, (0.5, 1.1))
     coarse = gaussian_filter(noise, 4)
-    return 0.12 * fine / (fine.std() + 1e-6) + 0.07 * coarse / (coarse.std() + 1e-6)
+    return 0.14 * fine / (fine.std() + 1e-6) + 0.04 * coarse / (coarse.std() + 1e-6)
 
 
 def _expose(

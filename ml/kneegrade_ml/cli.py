@@ -1,19 +1,32 @@
 """The ``kneegrade`` console command: one entry point for every pipeline step."""
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
 
+from kneegrade_ml.bundle import ModelLoadError
 from kneegrade_ml.data.errors import DatasetError
 from kneegrade_ml.data.summary import describe_dataset
+from kneegrade_ml.evaluation.display import (
+    confusion_table,
+    metrics_table,
+    plot_confusion_matrix,
+)
+from kneegrade_ml.models.classifiers import CLASSIFIERS
+from kneegrade_ml.models.networks import PretrainedWeightsError
+from kneegrade_ml.settings import MLSettings
 from kneegrade_ml.synth.dataset import SPLIT_SIZES, generate_dataset
+from kneegrade_ml.training.loop import TrainOptions
 
 console = Console()
 errors = Console(stderr=True)
+USER_ERRORS = (DatasetError, ModelLoadError, PretrainedWeightsError, FileNotFoundError)
 
 
 def _synth(args: argparse.Namespace) -> None:
@@ -31,12 +44,141 @@ def _data(args: argparse.Namespace) -> None:
     console.print(describe_dataset(args.path))
 
 
+def _options(args: argparse.Namespace) -> TrainOptions:
+    return TrainOptions(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        class_weight=args.class_weight,
+        seed=args.seed,
+        n_estimators=args.trees,
+    )
+
+
+def _pretrained(args: argparse.Namespace) -> Path | None:
+    return args.pretrained or MLSettings().pretrained
+
+
+def _train(args: argparse.Namespace) -> None:
+    from kneegrade_ml.training.train import train_model
+
+    card = train_model(
+        args.model, args.data, args.out, _options(args), _pretrained(args)
+    )
+    seconds = card["training"]["seconds"]
+    if card["metrics"]:
+        split = card["metrics"]["split"]
+        console.print(metrics_table(card["metrics"], f"{args.model} on {split}"))
+    console.print(
+        f"Trained {args.model} in {seconds:.1f} s; model directory {args.out}"
+    )
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from kneegrade_ml.evaluation.evaluate import evaluate_model
+
+    metrics = evaluate_model(args.model, args.data)
+    title = f"{metrics['kind']} on {args.data}"
+    console.print(metrics_table(metrics, title))
+    console.print(confusion_table(metrics))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(metrics, indent=2))
+    plot = args.plot or (args.json.with_suffix(".png") if args.json else None)
+    if plot:
+        plot_confusion_matrix(metrics, plot, title)
+    for path in filter(None, (args.json, plot)):
+        console.print(f"Wrote {path}")
+
+
+def _cv(args: argparse.Namespace) -> None:
+    from kneegrade_ml.training.cv import cross_validate
+
+    result = cross_validate(
+        args.model, args.data, args.folds, _options(args), _pretrained(args)
+    )
+    table = Table(
+        title=f"{args.model}: {result['folds']}-fold stratified CV, n={result['n']}"
+    )
+    table.add_column("fold", justify="right")
+    table.add_column("accuracy", justify="right")
+    table.add_column("QWK", justify="right")
+    for i, (acc, qwk) in enumerate(
+        zip(result["accuracies"], result["qwks"], strict=True)
+    ):
+        table.add_row(str(i + 1), f"{acc:.3f}", "-" if qwk is None else f"{qwk:.3f}")
+    table.add_section()
+    mean, std = result["accuracy_mean"], result["accuracy_std"]
+    table.add_row("mean ± std", f"{mean:.3f} ± {std:.3f}", "", style="bold")
+    console.print(table)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+def _predict(args: argparse.Namespace) -> None:
+    from kneegrade_ml.predictor import Predictor
+
+    predictor = Predictor(args.model)
+    table = Table(title=f"{predictor.kind} predictions")
+    table.add_column("image", overflow="fold")
+    table.add_column("grade")
+    for name in ("P0", "P1", "P2", "P3", "P4"):
+        table.add_column(name, justify="right")
+    for path, prediction in zip(
+        args.images, predictor.predict_batch(args.images), strict=True
+    ):
+        probabilities = (f"{p:.3f}" for p in prediction.probabilities)
+        table.add_row(
+            str(path), f"{prediction.grade} {prediction.name}", *probabilities
+        )
+    console.print(table)
+
+
+def _pipeline(args: argparse.Namespace) -> None:
+    from kneegrade_ml.training.pipeline import run_pipeline
+
+    run_pipeline(
+        args.root,
+        args.seed,
+        _options(args),
+        _pretrained(args),
+        args.cv,
+        console=console,
+    )
+
+
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    defaults = TrainOptions()
+    parser.add_argument("--epochs", type=int, default=defaults.epochs)
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--lr", type=float, default=defaults.learning_rate)
+    parser.add_argument(
+        "--class-weight",
+        choices=["balanced"],
+        default=None,
+        help="weight the loss by inverse grade frequency (imbalanced real data)",
+    )
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--trees", type=int, default=defaults.n_estimators, help="Random Forest trees"
+    )
+    parser.add_argument(
+        "--pretrained",
+        type=Path,
+        default=None,
+        help="MobileNetV2 ImageNet state_dict (default: $KNEEGRADE_PRETRAINED, "
+        "else torchvision's download)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: ``kneegrade <subcommand> ...``."""
     parser = argparse.ArgumentParser(
         prog="kneegrade", description="Kellgren-Lawrence grading of knee radiographs."
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    kinds = list(CLASSIFIERS)
 
     synth = commands.add_parser("synth", help="generate the seeded synthetic data set")
     synth.add_argument("--out", type=Path, required=True, help="output folder")
@@ -57,15 +199,65 @@ def build_parser() -> argparse.ArgumentParser:
     data = commands.add_parser("data", help="count the images per split and grade")
     data.add_argument("path", type=Path, help="a split folder or a data set root")
     data.set_defaults(run=_data)
+
+    train = commands.add_parser("train", help="train one model and write its directory")
+    train.add_argument("--model", choices=kinds, required=True)
+    train.add_argument(
+        "--data", type=Path, required=True, help="folder with train/ (val/)"
+    )
+    train.add_argument(
+        "--out", type=Path, required=True, help="model directory to write"
+    )
+    _add_training_options(train)
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="score a model on a labelled folder"
+    )
+    evaluate.add_argument("--model", type=Path, required=True, help="model directory")
+    evaluate.add_argument(
+        "--data", type=Path, required=True, help="folder of grades 0-4"
+    )
+    evaluate.add_argument("--json", type=Path, default=None, help="write metrics here")
+    evaluate.add_argument(
+        "--plot",
+        type=Path,
+        default=None,
+        help="confusion matrix PNG (default: beside --json)",
+    )
+    evaluate.set_defaults(run=_evaluate)
+
+    cv = commands.add_parser("cv", help="stratified k-fold cross-validation")
+    cv.add_argument("--model", choices=kinds, required=True)
+    cv.add_argument("--data", type=Path, required=True, help="folder with train/")
+    cv.add_argument("--folds", type=int, default=10)
+    cv.add_argument("--json", type=Path, default=None, help="write the summary here")
+    _add_training_options(cv)
+    cv.set_defaults(run=_cv)
+
+    predict = commands.add_parser("predict", help="grade images with a model directory")
+    predict.add_argument("--model", type=Path, required=True, help="model directory")
+    predict.add_argument("images", type=Path, nargs="+")
+    predict.set_defaults(run=_predict)
+
+    pipeline = commands.add_parser(
+        "pipeline", help="synthetic data, all three models, test metrics, comparison"
+    )
+    pipeline.add_argument("--root", type=Path, default=Path("artifacts"))
+    pipeline.add_argument(
+        "--cv", type=int, default=0, metavar="K", help="also K-fold CV"
+    )
+    _add_training_options(pipeline)
+    pipeline.set_defaults(run=_pipeline)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one subcommand; data problems end with a one-line message and exit status 2."""
+    """Run one subcommand; bad data or models end with a one-line message and exit status 2."""
     args = build_parser().parse_args(argv)
     try:
         args.run(args)
-    except DatasetError as err:
+    except USER_ERRORS as err:
         errors.print(f"error: {err}", style="red", markup=False, soft_wrap=True)
         return 2
     return 0

@@ -35,3 +35,46 @@ def make_split() -> Callable[[Path, Mapping[int, int]], Path]:
         return folder
 
     return make
+
+
+@pytest.fixture(scope="session")
+def tiny_synthetic(tmp_path_factory) -> Path:
+    """A 35-image synthetic set (4 train, 2 test, 1 sample per grade), generated once."""
+    from kneegrade_ml.synth.dataset import generate_dataset
+
+    root = tmp_path_factory.mktemp("tiny") / "synthetic"
+    sizes = {"train": 4, "test": 2, "samples": 1}
+    generate_dataset(root, seed=0, split_sizes=sizes, workers=1, progress=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def fake_pretrained(tmp_path_factory) -> Path:
+    """A valid torchvision MobileNetV2 state_dict (seeded random weights, not ImageNet's).
+
+    Tests use it so they never need ../shared or a download.
+    """
+    import torch
+    from torchvision.models import mobilenet_v2
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("pretrained") / "mobilenet_v2.pth"
+    torch.save(mobilenet_v2().state_dict(), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_models(
+    tiny_synthetic, fake_pretrained, tmp_path_factory
+) -> dict[str, Path]:
+    """One model directory per kind, trained for one epoch on the tiny set."""
+    from kneegrade_ml.training.loop import TrainOptions
+    from kneegrade_ml.training.train import train_model
+
+    root = tmp_path_factory.mktemp("models")
+    options = TrainOptions(epochs=1, n_estimators=10)
+    for kind in ("mobilenetv2", "cnn", "rf"):
+        train_model(
+            kind, tiny_synthetic, root / kind, options, fake_pretrained, progress=False
+        )
+    return {kind: root / kind for kind in ("mobilenetv2", "cnn", "rf")}

@@ -1,0 +1,96 @@
+"""Model directories that describe themselves: weights plus a ``model.json`` model card.
+
+Like a MONAI bundle, the card says what the model is (architecture, input, classes), what it learned
+from (data, counts, file-list hash, hyper-parameters, seed), how well it did and with which
+library versions, so a served model can always be traced back to its training run.
+"""
+
+import json
+import platform
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+from kneegrade_ml.grades import GRADE_NAMES
+from kneegrade_ml.models.classifiers import CLASSIFIERS, KLClassifier
+from kneegrade_ml.preprocess import InputSpec
+
+CARD_FILE = "model.json"
+FORMAT = "kneegrade-model/1"
+
+
+class ModelLoadError(RuntimeError):
+    """A model directory that cannot be served; the message says which file and why."""
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of what produced the model, for reproducing it."""
+    packages = (
+        "kneegrade-ml",
+        "torch",
+        "torchvision",
+        "scikit-learn",
+        "numpy",
+        "pillow",
+    )
+    return {"python": platform.python_version(), **{p: version(p) for p in packages}}
+
+
+def save_bundle(classifier: KLClassifier, directory: Path, card: dict) -> dict:
+    """Write weights and the model card (``card`` adds training and metrics); returns the card."""
+    directory.mkdir(parents=True, exist_ok=True)
+    classifier.save(directory / classifier.weights_file)
+    full_card = {
+        "format": FORMAT,
+        "kind": classifier.kind,
+        "architecture": classifier.architecture,
+        "weights": classifier.weights_file,
+        "input": classifier.spec.to_dict(),
+        "class_names": list(GRADE_NAMES),
+        "hyperparameters": classifier.hyperparameters(),
+        **card,
+        "versions": library_versions(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    (directory / CARD_FILE).write_text(json.dumps(full_card, indent=2))
+    return full_card
+
+
+def read_card(directory: Path) -> dict:
+    """The model card of ``directory``, checked enough to build the model from it."""
+    card_path = Path(directory) / CARD_FILE
+    if not Path(directory).is_dir():
+        raise ModelLoadError(f"model directory {directory} does not exist")
+    if not card_path.is_file():
+        raise ModelLoadError(f"{card_path} is missing: not a KneeGrade model directory")
+    try:
+        card = json.loads(card_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelLoadError(f"{card_path} is not valid JSON: {err}") from err
+    if not isinstance(card, dict) or card.get("format") != FORMAT:
+        raise ModelLoadError(f"{card_path} is not a {FORMAT} model card")
+    if card.get("kind") not in CLASSIFIERS:
+        raise ModelLoadError(
+            f"{card_path}: unknown model kind {card.get('kind')!r} "
+            f"(known: {', '.join(CLASSIFIERS)})"
+        )
+    return card
+
+
+def load_bundle(directory: Path | str) -> tuple[KLClassifier, dict]:
+    """Build the classifier a model directory describes and load its weights."""
+    directory = Path(directory)
+    card = read_card(directory)
+    classifier = CLASSIFIERS[card["kind"]]()
+    if InputSpec.from_dict(card["input"]) != classifier.spec:
+        raise ModelLoadError(
+            f"{directory / CARD_FILE}: input spec differs from {card['kind']}'s"
+        )
+    weights = directory / classifier.weights_file
+    if not weights.is_file():
+        raise ModelLoadError(f"weights file {weights} is missing")
+    try:
+        classifier.load(weights)
+    except Exception as err:
+        raise ModelLoadError(f"cannot load weights {weights}: {err}") from err
+    return classifier, card

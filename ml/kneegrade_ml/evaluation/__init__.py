@@ -1,0 +1,1 @@
+"""Evaluation of KL-grade predictions: metrics, calibration, tables and confusion-matrix plots."""

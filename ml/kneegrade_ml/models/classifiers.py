@@ -1,0 +1,252 @@
+"""The three KL classifiers behind one scikit-learn-like interface.
+
+Each one ``encode``s uint8 pixel batches (see ``preprocess``) into what it learns from, then
+``fit``s and ``predict_proba``s on encoded data. Encoding once lets training and cross-validation
+reuse the expensive part: MobileNetV2's frozen trunk runs once per image, not once per epoch.
+"""
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+import joblib
+import numpy as np
+import torch
+from sklearn.ensemble import RandomForestClassifier
+from torchvision.models import MobileNetV2
+from tqdm import tqdm
+
+from kneegrade_ml.grades import GRADES
+from kneegrade_ml.models.networks import TRAINABLE_FROM, KneeOACNN, MobileNetV2KL
+from kneegrade_ml.preprocess import GRAY_128, IMAGENET_RGB_224, InputSpec
+from kneegrade_ml.training.loop import (
+    EpochLog,
+    TrainOptions,
+    fit_module,
+    predict_module,
+)
+
+TRUNK_CHUNK = 8
+"""Images per trunk pass: small enough that activations stay in the malloc heap (see runtime)."""
+
+
+class KLClassifier(ABC):
+    """A KL grade classifier: encode pixels, fit, predict five probabilities, save, load."""
+
+    kind: ClassVar[str]
+    spec: ClassVar[InputSpec]
+    weights_file: ClassVar[str]
+    architecture: ClassVar[str]
+
+    def __init__(self, options: TrainOptions | None = None):
+        self.options = options or TrainOptions()
+
+    @abstractmethod
+    def encode(self, pixels: torch.Tensor, progress: bool = False) -> Any:
+        """uint8 (N, 1, size, size) pixels -> the representation ``fit`` learns from."""
+
+    @abstractmethod
+    def fit(
+        self, X: Any, y: torch.Tensor, validation=None, progress=True
+    ) -> list[EpochLog]:
+        """Learn from encoded data; returns per-epoch figures (empty for non-epoch models)."""
+
+    @abstractmethod
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probabilities (N, 5) over the KL grades for encoded data."""
+
+    @abstractmethod
+    def save(self, path: Path) -> None:
+        """Write the learned weights to ``path``."""
+
+    @abstractmethod
+    def load(self, path: Path) -> None:
+        """Read learned weights written by ``save``."""
+
+    @abstractmethod
+    def hyperparameters(self) -> dict:
+        """The settings that shaped the learning, for the model card."""
+
+    def predict_pixels(self, pixels: torch.Tensor) -> np.ndarray:
+        """Probabilities (N, 5) straight from uint8 pixels."""
+        return self.predict_proba(self.encode(pixels))
+
+
+class _TorchClassifier(KLClassifier):
+    """Shared save/load and hyper-parameters of the neural networks."""
+
+    weights_file = "model.pt"
+    network: torch.nn.Module
+
+    def __init__(self, options: TrainOptions | None = None):
+        """Seeds torch first, so the subclass's freshly initialised weights are reproducible."""
+        super().__init__(options)
+        torch.manual_seed(self.options.seed)
+
+    def save(self, path: Path) -> None:
+        torch.save(self.network.state_dict(), path)
+
+    def load(self, path: Path) -> None:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        self.network.load_state_dict(state)
+        self.network.eval()
+
+    def hyperparameters(self) -> dict:
+        o = self.options
+        return {
+            "optimizer": "Adam",
+            "learning_rate": o.learning_rate,
+            "loss": "cross-entropy",
+            "class_weight": o.class_weight,
+            "epochs": o.epochs,
+            "batch_size": o.batch_size,
+            "seed": o.seed,
+        }
+
+
+class MobileNetV2Classifier(_TorchClassifier):
+    """MobileNetV2 transfer learning: ImageNet trunk frozen, ``features[14:]`` and head trained."""
+
+    kind = "mobilenetv2"
+    spec = IMAGENET_RGB_224
+    architecture = (
+        "torchvision mobilenet_v2, ImageNet weights; features[:14] frozen (eval mode), "
+        "features[14:] trained; classifier Dropout(0.5) -> Linear(1280, 5)"
+    )
+
+    def __init__(
+        self, options: TrainOptions | None = None, backbone: MobileNetV2 | None = None
+    ):
+        """Training needs an ImageNet ``backbone``; without one the weights are random, which
+        suits loading a saved model only."""
+        super().__init__(options)
+        self.network = MobileNetV2KL(backbone)
+
+    def encode(self, pixels: torch.Tensor, progress: bool = False) -> torch.Tensor:
+        chunks = []
+        with torch.inference_mode():
+            for start in tqdm(
+                range(0, len(pixels), TRUNK_CHUNK),
+                desc="trunk features",
+                leave=False,
+                disable=not progress,
+            ):
+                batch = self.spec.normalize(pixels[start : start + TRUNK_CHUNK])
+                chunks.append(self.network.trunk(batch))
+        return torch.cat(chunks)
+
+    def fit(self, X, y, validation=None, progress=True) -> list[EpochLog]:
+        return fit_module(
+            self.network.head,
+            X,
+            y,
+            self.options,
+            _identity,
+            validation,
+            self.kind,
+            progress,
+        )
+
+    def predict_proba(self, X) -> np.ndarray:
+        return predict_module(self.network.head, X, _identity)
+
+    def hyperparameters(self) -> dict:
+        return {**super().hyperparameters(), "trainable_from_block": TRAINABLE_FROM}
+
+
+class CNNClassifier(_TorchClassifier):
+    """The SPEC's custom 4-block CNN on 128x128 grayscale, trained from scratch."""
+
+    kind = "cnn"
+    spec = GRAY_128
+    architecture = (
+        "KneeOACNN: 4 x [Conv3x3(pad 1) -> BatchNorm -> ReLU -> MaxPool2], channels "
+        "1-32-64-128-256; Flatten(256*8*8) -> Linear 256 -> ReLU -> Dropout(0.5) -> Linear 5"
+    )
+
+    def __init__(self, options: TrainOptions | None = None):
+        super().__init__(options)
+        self.network = KneeOACNN().to(memory_format=torch.channels_last)
+
+    def encode(self, pixels: torch.Tensor, progress: bool = False) -> torch.Tensor:
+        return pixels
+
+    def _prepare(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.spec.normalize(pixels).contiguous(memory_format=torch.channels_last)
+
+    def fit(self, X, y, validation=None, progress=True) -> list[EpochLog]:
+        return fit_module(
+            self.network,
+            X,
+            y,
+            self.options,
+            self._prepare,
+            validation,
+            self.kind,
+            progress,
+        )
+
+    def predict_proba(self, X) -> np.ndarray:
+        return predict_module(self.network, X, self._prepare)
+
+
+class ForestClassifier(KLClassifier):
+    """A 100-tree Gini Random Forest on the flattened 128x128 pixels; votes as probabilities."""
+
+    kind = "rf"
+    spec = GRAY_128
+    weights_file = "model.joblib"
+    architecture = (
+        "scikit-learn RandomForestClassifier on 16,384 flattened 128x128 pixels"
+    )
+
+    def __init__(self, options: TrainOptions | None = None):
+        super().__init__(options)
+        self.model = RandomForestClassifier(
+            n_estimators=self.options.n_estimators,
+            criterion="gini",
+            class_weight=self.options.class_weight,
+            random_state=self.options.seed,
+            n_jobs=-1,
+        )
+
+    def encode(self, pixels: torch.Tensor, progress: bool = False) -> np.ndarray:
+        return self.spec.normalize(pixels).flatten(1).numpy()
+
+    def fit(self, X, y, validation=None, progress=True) -> list[EpochLog]:
+        self.model.set_params(verbose=1 if progress else 0)
+        self.model.fit(X, np.asarray(y))
+        self.model.set_params(verbose=0)
+        return []
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Tree-vote fractions, placed in five columns even if a grade was absent in training."""
+        votes = self.model.predict_proba(X)
+        probabilities = np.zeros((len(X), len(GRADES)))
+        probabilities[:, self.model.classes_] = votes
+        return probabilities
+
+    def save(self, path: Path) -> None:
+        joblib.dump(self.model, path, compress=3)
+
+    def load(self, path: Path) -> None:
+        self.model = joblib.load(path)
+
+    def hyperparameters(self) -> dict:
+        o = self.options
+        return {
+            "n_estimators": o.n_estimators,
+            "criterion": "gini",
+            "class_weight": o.class_weight,
+            "seed": o.seed,
+        }
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+CLASSIFIERS: dict[str, type[KLClassifier]] = {
+    c.kind: c for c in (MobileNetV2Classifier, CNNClassifier, ForestClassifier)
+}
+"""Model kinds by their id: ``mobilenetv2``, ``cnn``, ``rf``."""

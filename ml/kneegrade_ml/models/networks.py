@@ -1,0 +1,102 @@
+"""The two neural networks of the SPEC, as torch modules."""
+
+from itertools import pairwise
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision.models import MobileNet_V2_Weights, MobileNetV2, mobilenet_v2
+
+from kneegrade_ml.grades import GRADES
+
+N_CLASSES = len(GRADES)
+TRAINABLE_FROM = 14
+"""MobileNetV2 blocks ``features[14:]`` (the last 5 of 19) are trained; the rest stay frozen."""
+
+
+class PretrainedWeightsError(RuntimeError):
+    """No ImageNet weights for MobileNetV2: training it would learn from a frozen random trunk."""
+
+
+class MobileNetV2KL(nn.Module):
+    """torchvision MobileNetV2 with a frozen trunk and a trainable head ending in 5 KL grades.
+
+    The trunk stays in eval mode even while training, so its output depends on the image alone:
+    training can compute it once per image and train the head on the cached result.
+    """
+
+    def __init__(
+        self, backbone: MobileNetV2 | None = None, trainable_from: int = TRAINABLE_FROM
+    ):
+        super().__init__()
+        backbone = backbone if backbone is not None else mobilenet_v2()
+        self.trunk = backbone.features[:trainable_from]
+        self.head = nn.Sequential(
+            backbone.features[trainable_from:],
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Dropout(0.5),
+            nn.Linear(backbone.last_channel, N_CLASSES),
+        )
+        self.trunk.requires_grad_(False)
+
+    def train(self, mode: bool = True) -> "MobileNetV2KL":
+        super().train(mode)
+        self.trunk.eval()
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.trunk(x))
+
+
+def imagenet_mobilenet_v2(pretrained: Path | None) -> MobileNetV2:
+    """MobileNetV2 with ImageNet weights from ``pretrained`` (a state_dict), else torchvision's."""
+    if pretrained is not None:
+        if not Path(pretrained).is_file():
+            raise PretrainedWeightsError(
+                f"pretrained weights file {pretrained} does not exist"
+            )
+        model = mobilenet_v2()
+        try:
+            state = torch.load(pretrained, map_location="cpu", weights_only=True)
+            model.load_state_dict(state)
+        except Exception as err:
+            raise PretrainedWeightsError(
+                f"{pretrained} is not a torchvision MobileNetV2 state_dict: {err}"
+            ) from err
+        return model
+    try:
+        return mobilenet_v2(weights=MobileNet_V2_Weights.IMAGENET1K_V1)
+    except Exception as err:
+        raise PretrainedWeightsError(
+            "MobileNetV2 needs ImageNet weights and torchvision could not download them "
+            f"({err}). Point KNEEGRADE_PRETRAINED (or --pretrained) at a torchvision "
+            "MobileNetV2 state_dict file."
+        ) from err
+
+
+class KneeOACNN(nn.Module):
+    """The SPEC's custom CNN: four Conv-BN-ReLU-MaxPool blocks (1->32->64->128->256) on 128x128."""
+
+    def __init__(self):
+        super().__init__()
+        blocks = []
+        channels = [1, 32, 64, 128, 256]
+        for c_in, c_out in pairwise(channels):
+            blocks += [
+                nn.Conv2d(c_in, c_out, kernel_size=3, padding=1),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            ]
+        self.features = nn.Sequential(*blocks)
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(256 * 8 * 8, 256),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.5),
+            nn.Linear(256, N_CLASSES),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))

@@ -1,0 +1,67 @@
+"""The inference interface the API calls: load a model directory once, grade images.
+
+Routes never touch torch or scikit-learn: they hand over bytes, a path or a PIL image and get
+back the five probabilities, the grade and its name.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from kneegrade_ml.bundle import load_bundle
+from kneegrade_ml.data.images import read_image
+from kneegrade_ml.grades import grade_name
+
+ImageSource = Image.Image | bytes | Path | str
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One graded image: probabilities indexed by grade (sum 1), the argmax grade and its name."""
+
+    grade: int
+    name: str
+    confidence: float
+    probabilities: tuple[float, ...]
+
+    @classmethod
+    def from_probabilities(cls, probabilities: np.ndarray) -> "Prediction":
+        p = np.asarray(probabilities, dtype=np.float64)
+        p = p / p.sum()
+        grade = int(p.argmax())
+        return cls(
+            grade, grade_name(grade), float(p[grade]), tuple(float(x) for x in p)
+        )
+
+
+class Predictor:
+    """A loaded model, ready to grade: ``Predictor(model_dir)`` once, then ``predict``."""
+
+    def __init__(self, directory: Path | str):
+        self.directory = Path(directory)
+        self.classifier, self.card = load_bundle(self.directory)
+
+    @property
+    def kind(self) -> str:
+        return self.classifier.kind
+
+    def pixels(self, images: Sequence[ImageSource]) -> torch.Tensor:
+        """Decode (if needed) and resize images to the model's uint8 input batch."""
+        decoded = [
+            im if isinstance(im, Image.Image) else read_image(im) for im in images
+        ]
+        return self.classifier.spec.resize_all(decoded)
+
+    def predict_proba(self, images: Sequence[ImageSource]) -> np.ndarray:
+        """Probabilities (N, 5) for a batch of images."""
+        return self.classifier.predict_pixels(self.pixels(images))
+
+    def predict_batch(self, images: Sequence[ImageSource]) -> list[Prediction]:
+        return [Prediction.from_probabilities(p) for p in self.predict_proba(images)]
+
+    def predict(self, image: ImageSource) -> Prediction:
+        return self.predict_batch([image])[0]

@@ -1,0 +1,58 @@
+"""Preprocessing, defined once for training and inference: resize, then scale and normalise.
+
+Images are kept as uint8 at the model's resolution (``resize``) so a whole data set fits in memory;
+``normalize`` turns a batch of them into the float tensor the model reads.
+"""
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+import torch
+from PIL import Image
+from torchvision.transforms.v2 import functional as F
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What a model reads: a square ``size`` image with ``channels`` channels, normalised."""
+
+    size: int
+    channels: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    def resize(self, image: Image.Image) -> torch.Tensor:
+        """A grayscale PIL image as a uint8 (1, size, size) tensor (antialiased bilinear)."""
+        pixels = F.pil_to_tensor(image.convert("L"))
+        return F.resize(pixels, [self.size, self.size], antialias=True)
+
+    def resize_all(self, images: Iterable[Image.Image]) -> torch.Tensor:
+        """Stack resized images into a uint8 (N, 1, size, size) batch."""
+        return torch.stack([self.resize(image) for image in images])
+
+    def normalize(self, pixels: torch.Tensor) -> torch.Tensor:
+        """uint8 (N, 1, size, size) -> float32 (N, channels, size, size), normalised."""
+        scaled = F.to_dtype(pixels, torch.float32, scale=True)
+        return F.normalize(
+            scaled.expand(-1, self.channels, -1, -1), self.mean, self.std
+        )
+
+    def to_dict(self) -> dict:
+        """The spec as written in a model card."""
+        return {**asdict(self), "resize": "bilinear, antialiased, to a square"}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "InputSpec":
+        return cls(
+            data["size"], data["channels"], tuple(data["mean"]), tuple(data["std"])
+        )
+
+
+IMAGENET_RGB_224 = InputSpec(224, 3, IMAGENET_MEAN, IMAGENET_STD)
+"""MobileNetV2: the grayscale radiograph repeated over RGB, ImageNet normalisation."""
+
+GRAY_128 = InputSpec(128, 1, (0.0,), (1.0,))
+"""Custom CNN and Random Forest: 128x128 grayscale scaled to 0-1."""

@@ -1,0 +1,28 @@
+"""Process-wide CPU settings that make training several times faster on small VMs."""
+
+import ctypes
+import os
+import sys
+
+import torch
+
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD_MAX = 32 * 1024 * 1024  # glibc's ceiling on 64-bit
+
+
+def configure_cpu() -> None:
+    """Use every core, and keep freed activation buffers in glibc's heap.
+
+    By default glibc maps each buffer over 128 KiB afresh and unmaps it on free, so every training
+    step page-faults its activations in again; on a virtual machine that halves the speed.
+    """
+    torch.set_num_threads(os.cpu_count() or 1)
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (e.g. musl): nothing to tune
+        return
+    libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
+    libc.mallopt(_M_TRIM_THRESHOLD, 2**30)

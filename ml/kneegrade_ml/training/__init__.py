@@ -1,0 +1,1 @@
+"""Training, cross-validation and the end-to-end pipeline."""

@@ -1,0 +1,109 @@
+"""``kneegrade train``: fit one model kind on a data set folder and write its model directory."""
+
+import hashlib
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from kneegrade_ml.bundle import save_bundle
+from kneegrade_ml.data.errors import DatasetError
+from kneegrade_ml.data.folders import Sample, count_by_grade, scan_dataset
+from kneegrade_ml.data.loading import load_pixels
+from kneegrade_ml.evaluation.metrics import compute_metrics
+from kneegrade_ml.models.classifiers import (
+    CLASSIFIERS,
+    KLClassifier,
+    MobileNetV2Classifier,
+)
+from kneegrade_ml.models.networks import imagenet_mobilenet_v2
+from kneegrade_ml.runtime import configure_cpu
+from kneegrade_ml.training.loop import SPEC_OPTIONS, TrainOptions
+
+HELD_OUT_SPLITS = ("val", "test")
+"""The first of these present is the held-out split: shown each epoch, reported in the card.
+
+It never steers training (no early stopping or model selection), so reporting on it stays fair.
+"""
+
+
+def build_classifier(
+    kind: str, options: TrainOptions, pretrained: Path | None = None
+) -> KLClassifier:
+    """A fresh, untrained classifier of ``kind``; MobileNetV2 gets its ImageNet trunk."""
+    if kind not in CLASSIFIERS:
+        raise ValueError(
+            f"unknown model kind {kind!r} (known: {', '.join(CLASSIFIERS)})"
+        )
+    if kind == MobileNetV2Classifier.kind:
+        return MobileNetV2Classifier(options, imagenet_mobilenet_v2(pretrained))
+    return CLASSIFIERS[kind](options)
+
+
+def _pretrained_record(pretrained: Path | None) -> dict:
+    """Which ImageNet weights the trunk started from."""
+    if pretrained is None:
+        return {"source": "torchvision MobileNet_V2_Weights.IMAGENET1K_V1"}
+    digest = hashlib.sha256(Path(pretrained).read_bytes()).hexdigest()
+    return {"source": str(pretrained), "sha256": digest}
+
+
+def file_list_sha256(samples: Sequence[Sample]) -> str:
+    """A fingerprint of which files (grade/name) a model saw, to tell data sets apart."""
+    listing = "\n".join(f"{s.grade}/{s.path.name}" for s in samples)
+    return hashlib.sha256(listing.encode()).hexdigest()
+
+
+def train_model(
+    kind: str,
+    data: Path,
+    out: Path,
+    options: TrainOptions = SPEC_OPTIONS,
+    pretrained: Path | None = None,
+    progress: bool = True,
+) -> dict:
+    """Train ``kind`` on ``data/train``, report on the held-out split, save; returns the card."""
+    configure_cpu()
+    splits = scan_dataset(data)
+    if "train" not in splits:
+        raise DatasetError(
+            f"{data} has no train/ split (expected {data}/train/<0-4>/<image>)"
+        )
+    held_out = next((name for name in HELD_OUT_SPLITS if name in splits), None)
+    start = time.perf_counter()
+    classifier = build_classifier(kind, options, pretrained)
+    pixels, grades = load_pixels(splits["train"], classifier.spec, progress=progress)
+    X = classifier.encode(pixels, progress=progress)
+    validation = None
+    if held_out:
+        val_pixels, val_grades = load_pixels(
+            splits[held_out], classifier.spec, progress=progress
+        )
+        validation = (classifier.encode(val_pixels, progress=progress), val_grades)
+    history = classifier.fit(X, grades, validation, progress=progress)
+    seconds = time.perf_counter() - start
+    metrics = None
+    if validation:
+        metrics = {
+            "split": held_out,
+            **compute_metrics(
+                validation[1].numpy(), classifier.predict_proba(validation[0])
+            ),
+        }
+    used = {
+        "train": splits["train"],
+        **({held_out: splits[held_out]} if held_out else {}),
+    }
+    card = {
+        "training": {
+            "data": str(Path(data).resolve()),
+            "counts": {name: count_by_grade(s) for name, s in used.items()},
+            "file_list_sha256": {name: file_list_sha256(s) for name, s in used.items()},
+            "pretrained": _pretrained_record(pretrained)
+            if kind == "mobilenetv2"
+            else None,
+            "seconds": round(seconds, 1),
+            "history": [log.to_dict() for log in history],
+        },
+        "metrics": metrics,
+    }
+    return save_bundle(classifier, out, card)

@@ -1,0 +1,68 @@
+"""The SPEC's networks: shapes, what is frozen, and where ImageNet weights come from."""
+
+import pytest
+import torch
+from torchvision.models import mobilenet_v2
+
+from kneegrade_ml.models import networks
+from kneegrade_ml.models.networks import (
+    KneeOACNN,
+    MobileNetV2KL,
+    PretrainedWeightsError,
+    imagenet_mobilenet_v2,
+)
+
+
+def test_mobilenet_outputs_five_grades_and_trains_only_the_last_five_blocks():
+    model = MobileNetV2KL(mobilenet_v2())
+    assert model(torch.zeros(2, 3, 224, 224)).shape == (2, 5)
+    assert len(model.trunk) == 14
+    assert not any(p.requires_grad for p in model.trunk.parameters())
+    assert all(p.requires_grad for p in model.head.parameters())
+    dropout, linear = model.head[-2], model.head[-1]
+    assert dropout.p == 0.5 and (linear.in_features, linear.out_features) == (1280, 5)
+
+
+def test_frozen_trunk_stays_in_eval_mode_so_its_output_can_be_cached():
+    model = MobileNetV2KL(mobilenet_v2()).train()
+    assert not model.trunk.training and model.head.training
+    x = torch.randn(2, 3, 224, 224)
+    with torch.no_grad():
+        in_training = model.trunk(x)
+        model.eval()
+        in_eval = model.trunk(x)
+    torch.testing.assert_close(in_training, in_eval)
+
+
+def test_custom_cnn_matches_the_spec():
+    model = KneeOACNN()
+    assert model(torch.zeros(3, 1, 128, 128)).shape == (3, 5)
+    convs = [m for m in model.features if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [32, 64, 128, 256]
+    assert model.classifier[1].in_features == 256 * 8 * 8
+
+
+def test_pretrained_state_dict_is_loaded(fake_pretrained):
+    model = imagenet_mobilenet_v2(fake_pretrained)
+    expected = torch.load(fake_pretrained, weights_only=True)
+    torch.testing.assert_close(
+        model.state_dict()["features.0.0.weight"], expected["features.0.0.weight"]
+    )
+
+
+def test_missing_or_wrong_pretrained_file_is_a_clear_error(tmp_path):
+    with pytest.raises(PretrainedWeightsError, match="does not exist"):
+        imagenet_mobilenet_v2(tmp_path / "nowhere.pth")
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a state dict")
+    with pytest.raises(PretrainedWeightsError, match="not a torchvision MobileNetV2"):
+        imagenet_mobilenet_v2(junk)
+
+
+def test_without_weights_or_internet_training_stops_with_a_clear_message(monkeypatch):
+    def offline(weights=None):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(networks, "mobilenet_v2", offline)
+    with pytest.raises(PretrainedWeightsError, match="KNEEGRADE_PRETRAINED"):
+        imagenet_mobilenet_v2(None)

@@ -1,0 +1,102 @@
+"""Training writes a self-describing, reproducible model directory."""
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from kneegrade_ml.models.networks import PretrainedWeightsError
+from kneegrade_ml.training import train as train_module
+from kneegrade_ml.training.loop import TrainOptions, balanced_class_weights, fit_module
+from kneegrade_ml.training.train import train_model
+
+
+def test_balanced_class_weights_match_hand_computation():
+    labels = torch.tensor([0, 0, 0, 1, 2, 2])
+    # n / (5 * count): 6/15, 6/5, 6/10, and 0 for the absent grades 3 and 4
+    expected = torch.tensor([0.4, 1.2, 0.6, 0.0, 0.0])
+    torch.testing.assert_close(balanced_class_weights(labels), expected)
+
+
+def test_fit_module_learns_a_separable_problem():
+    torch.manual_seed(0)
+    inputs = torch.randn(200, 5)
+    labels = inputs.argmax(1)
+    module = nn.Linear(5, 5)
+    options = TrainOptions(epochs=30, batch_size=20, learning_rate=0.05)
+    logs = fit_module(
+        module, inputs, labels, options, lambda x: x, (inputs, labels), progress=False
+    )
+    assert logs[-1].loss < logs[0].loss / 2
+    assert logs[-1].val_accuracy > 0.9
+
+
+@pytest.mark.parametrize("kind", ["mobilenetv2", "cnn", "rf"])
+def test_model_card_describes_the_model(trained_models, tiny_synthetic, kind):
+    card = json.loads((trained_models[kind] / "model.json").read_text())
+    assert card["kind"] == kind
+    assert (trained_models[kind] / card["weights"]).is_file()
+    assert card["class_names"] == ["Normal", "Doubtful", "Mild", "Moderate", "Severe"]
+    assert card["input"]["size"] == (224 if kind == "mobilenetv2" else 128)
+    training = card["training"]
+    assert training["data"] == str(tiny_synthetic.resolve())
+    assert training["counts"]["train"] == {str(g): 4 for g in range(5)}
+    assert len(training["file_list_sha256"]["train"]) == 64
+    assert card["metrics"]["split"] == "test" and card["metrics"]["n"] == 10
+    assert {"torch", "torchvision", "scikit-learn", "python"} <= set(card["versions"])
+    assert card["hyperparameters"]["seed"] == 0
+
+
+def test_mobilenet_card_names_its_pretrained_weights(trained_models, fake_pretrained):
+    card = json.loads((trained_models["mobilenetv2"] / "model.json").read_text())
+    assert card["training"]["pretrained"]["source"] == str(fake_pretrained)
+    assert len(card["training"]["pretrained"]["sha256"]) == 64
+
+
+def test_mobilenet_training_changes_the_head_but_not_the_trunk(
+    trained_models, fake_pretrained
+):
+    saved = torch.load(trained_models["mobilenetv2"] / "model.pt", weights_only=True)
+    pretrained = torch.load(fake_pretrained, weights_only=True)
+    torch.testing.assert_close(
+        saved["trunk.13.conv.0.0.weight"], pretrained["features.13.conv.0.0.weight"]
+    )
+    assert not torch.equal(
+        saved["head.0.14.conv.0.0.weight"], pretrained["features.14.conv.0.0.weight"]
+    )
+
+
+@pytest.mark.parametrize("kind", ["cnn", "rf"])
+def test_same_seed_gives_the_same_model(tiny_synthetic, tmp_path, kind):
+    options = TrainOptions(epochs=1, n_estimators=5)
+    cards = [
+        train_model(kind, tiny_synthetic, tmp_path / str(i), options, progress=False)
+        for i in range(2)
+    ]
+    assert (
+        cards[0]["metrics"]["confusion_matrix"]
+        == cards[1]["metrics"]["confusion_matrix"]
+    )
+    weights = cards[0]["weights"]
+    assert (tmp_path / "0" / weights).read_bytes() == (
+        tmp_path / "1" / weights
+    ).read_bytes()
+
+
+def test_mobilenet_without_pretrained_weights_stops_before_training(
+    tiny_synthetic, tmp_path, monkeypatch
+):
+    def offline(pretrained):
+        raise PretrainedWeightsError("no ImageNet weights: set KNEEGRADE_PRETRAINED")
+
+    monkeypatch.setattr(train_module, "imagenet_mobilenet_v2", offline)
+    with pytest.raises(PretrainedWeightsError):
+        train_model("mobilenetv2", tiny_synthetic, tmp_path / "m", progress=False)
+    assert not (tmp_path / "m").exists()
+
+
+def test_data_without_a_train_split_is_refused(tmp_path, make_split):
+    make_split(tmp_path / "val", {0: 1, 1: 1})
+    with pytest.raises(ValueError, match="no train/ split"):
+        train_model("rf", tmp_path, tmp_path / "m", progress=False)

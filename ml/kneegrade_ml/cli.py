@@ -18,11 +18,16 @@ from kneegrade_ml.evaluation.display import (
     metrics_table,
     plot_confusion_matrix,
 )
+from kneegrade_ml.evaluation.evaluate import evaluate_model
 from kneegrade_ml.models.classifiers import CLASSIFIERS
 from kneegrade_ml.models.networks import PretrainedWeightsError
+from kneegrade_ml.predictor import Predictor
 from kneegrade_ml.settings import MLSettings
 from kneegrade_ml.synth.dataset import SPLIT_SIZES, generate_dataset
+from kneegrade_ml.training.cv import cross_validate
 from kneegrade_ml.training.loop import TrainOptions
+from kneegrade_ml.training.pipeline import run_pipeline
+from kneegrade_ml.training.train import train_model
 
 console = Console()
 errors = Console(stderr=True)
@@ -60,8 +65,6 @@ def _pretrained(args: argparse.Namespace) -> Path | None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from kneegrade_ml.training.train import train_model
-
     card = train_model(
         args.model, args.data, args.out, _options(args), _pretrained(args)
     )
@@ -75,8 +78,6 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from kneegrade_ml.evaluation.evaluate import evaluate_model
-
     metrics = evaluate_model(args.model, args.data)
     title = f"{metrics['kind']} on {args.data}"
     console.print(metrics_table(metrics, title))
@@ -92,8 +93,6 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _cv(args: argparse.Namespace) -> None:
-    from kneegrade_ml.training.cv import cross_validate
-
     result = cross_validate(
         args.model, args.data, args.folds, _options(args), _pretrained(args)
     )
@@ -117,8 +116,6 @@ def _cv(args: argparse.Namespace) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from kneegrade_ml.predictor import Predictor
-
     predictor = Predictor(args.model)
     table = Table(title=f"{predictor.kind} predictions")
     table.add_column("image", overflow="fold")
@@ -136,8 +133,6 @@ def _predict(args: argparse.Namespace) -> None:
 
 
 def _pipeline(args: argparse.Namespace) -> None:
-    from kneegrade_ml.training.pipeline import run_pipeline
-
     run_pipeline(
         args.root,
         args.seed,

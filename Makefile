@@ -6,7 +6,13 @@ STAMP := $(VENV)/.kneegrade-setup
 ARTIFACTS ?= artifacts
 SEED ?= 0
 
-.PHONY: setup test lint format synth bench run clean
+# MobileNetV2 ImageNet weights: the copy in ../shared when there is one, else torchvision's download.
+KNEEGRADE_PRETRAINED ?= $(wildcard ../shared/pretrained/mobilenet_v2_imagenet.pth)
+ifneq ($(KNEEGRADE_PRETRAINED),)
+export KNEEGRADE_PRETRAINED
+endif
+
+.PHONY: setup test lint format synth pipeline bench run clean
 
 setup: $(STAMP)
 
@@ -31,13 +37,21 @@ format: setup
 synth: setup
 	$(BIN)/kneegrade synth --out $(ARTIFACTS)/synthetic --seed $(SEED)
 
+# Synthetic set (if absent), the three models, test metrics and the comparison table.
+pipeline: setup
+	$(BIN)/kneegrade pipeline --root $(ARTIFACTS) --seed $(SEED)
+
 bench: setup
 	$(BIN)/python bench/bench_synth.py
+	$(BIN)/python bench/bench_training.py
 
-# Until the REST API lands, `make run` prepares the synthetic data set and says what is missing.
+# Build the default models when there are none, then serve the SPA, the API (/api) and the docs
+# (/docs) on port 5011; the database is migrated as the server starts.
 run: setup
-	test -d $(ARTIFACTS)/synthetic/train || $(MAKE) synth
-	@echo "The web app is not built yet: the synthetic set is in $(ARTIFACTS)/synthetic."
+	test -f $(ARTIFACTS)/results/comparison.json || $(MAKE) pipeline
+	KNEEGRADE_MODELS_DIR="$${KNEEGRADE_MODELS_DIR:-$(ARTIFACTS)/models}" \
+	KNEEGRADE_SAMPLES_DIR="$${KNEEGRADE_SAMPLES_DIR:-$(ARTIFACTS)/synthetic/samples}" \
+	exec $(BIN)/uvicorn kneegrade_api.main:app --host 0.0.0.0 --port 5011
 
 clean:
 	rm -rf $(ARTIFACTS) .pytest_cache .ruff_cache

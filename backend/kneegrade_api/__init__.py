@@ -1,1 +1,8 @@
-"""KneeGrade REST API: serves the models that kneegrade_ml exports (built in the REST API issue)."""
+"""KneeGrade REST API: grades knee X-rays with the models that kneegrade_ml exports."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("kneegrade-api")
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0.0.0"

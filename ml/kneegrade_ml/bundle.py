@@ -82,7 +82,13 @@ def load_bundle(directory: Path | str) -> tuple[KLClassifier, dict]:
     directory = Path(directory)
     card = read_card(directory)
     classifier = CLASSIFIERS[card["kind"]]()
-    if InputSpec.from_dict(card["input"]) != classifier.spec:
+    try:
+        spec = InputSpec.from_dict(card["input"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise ModelLoadError(
+            f"{directory / CARD_FILE}: malformed input spec ({err!r})"
+        ) from err
+    if spec != classifier.spec:
         raise ModelLoadError(
             f"{directory / CARD_FILE}: input spec differs from {card['kind']}'s"
         )

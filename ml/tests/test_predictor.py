@@ -74,6 +74,7 @@ def test_bytes_that_are_not_an_image_are_refused(trained_models):
         ("remove card", "model.json is missing"),
         ("garble card", "not valid JSON"),
         ("unknown kind", "unknown model kind"),
+        ("no input spec", "malformed input spec"),
         ("remove weights", "is missing"),
         ("garble weights", "cannot load weights"),
     ],
@@ -92,6 +93,8 @@ def test_broken_model_directories_give_clear_errors(
         card.write_text("{not json")
     elif breakage == "unknown kind":
         card.write_text(json.dumps({**json.loads(card.read_text()), "kind": "svm"}))
+    elif breakage == "no input spec":
+        card.write_text(json.dumps({**json.loads(card.read_text()), "input": None}))
     elif breakage == "remove weights":
         (model / "model.pt").unlink()
     else:

@@ -5,6 +5,8 @@ from pathlib import Path
 
 from rich.table import Table
 
+from kneegrade_ml.models.names import MODEL_NAMES
+
 PUBLISHED: dict[str, dict] = {
     "mobilenetv2": {
         "accuracy": 0.8560,
@@ -31,7 +33,6 @@ PUBLISHED: dict[str, dict] = {
 }
 """SPEC "Evaluation": the original's results on its 250-image synthetic test set."""
 
-MODEL_NAMES = {"mobilenetv2": "MobileNetV2", "cnn": "Custom CNN", "rf": "Random Forest"}
 COLUMNS = ("model", "source", "accuracy", "precision", "recall", "F1", "QWK", "MAE")
 COLUMNS += ("per-grade accuracy 0/1/2/3/4", "10-fold CV accuracy")
 

@@ -9,12 +9,9 @@ from rich.table import Table
 
 from kneegrade_ml.evaluation.display import plot_confusion_matrix
 from kneegrade_ml.evaluation.evaluate import evaluate_model
-from kneegrade_ml.evaluation.report import (
-    MODEL_NAMES,
-    comparison_table,
-    write_comparison,
-)
+from kneegrade_ml.evaluation.report import comparison_table, write_comparison
 from kneegrade_ml.models.classifiers import CLASSIFIERS
+from kneegrade_ml.models.names import MODEL_NAMES
 from kneegrade_ml.synth.dataset import generate_dataset
 from kneegrade_ml.training.cv import cross_validate
 from kneegrade_ml.training.loop import SPEC_OPTIONS, TrainOptions

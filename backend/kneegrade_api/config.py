@@ -1,0 +1,69 @@
+"""Settings of the API, read from ``KNEEGRADE_*`` environment variables."""
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MiB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Where the API keeps its data and models, and the limits it enforces."""
+
+    model_config = SettingsConfigDict(env_prefix="KNEEGRADE_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    """Database (by default), uploads and the generated secret key live here."""
+    database_url: str | None = None
+    """Any SQLAlchemy URL; unset means the SQLite file ``{data_dir}/kneegrade.db``."""
+    models_dir: Path = Path("artifacts/models")
+    """One folder per model kind (``mobilenetv2``, ``cnn``, ``rf``), each with a ``model.json``."""
+    samples_dir: Path = Path("artifacts/synthetic/samples")
+    """The demo images, as ``<grade>/*.png``."""
+    frontend_dir: Path = Path("frontend")
+    """The single-page app, served at ``/`` when the folder exists."""
+    secret_key: SecretStr | None = None
+    """Signs the access tokens; unset means one generated once and kept in ``{data_dir}/secret_key``."""
+    access_token_minutes: int = Field(default=60, ge=1)
+    max_upload_bytes: int = Field(default=20 * MiB, ge=1)
+    max_image_pixels: int = Field(default=50_000_000, ge=1)
+    """Refused before decoding: a guard against decompression bombs."""
+    cors_origins: Annotated[list[str], NoDecode] = []
+    """Origins allowed to call the API from a browser: a JSON list or comma-separated."""
+
+    @field_validator("database_url", "secret_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """``KNEEGRADE_SECRET_KEY=`` (as compose passes an unset variable) means unset, not ""."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """Accept ``a,b`` as well as ``["a", "b"]`` from the environment."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @property
+    def database(self) -> str:
+        """The database URL in effect."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'kneegrade.db').resolve()}"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def secret_key_file(self) -> Path:
+        return self.data_dir / "secret_key"

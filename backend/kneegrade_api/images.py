@@ -1,0 +1,102 @@
+"""Untrusted uploads: read within the size limit, check the pixel count, then decode and shrink."""
+
+import io
+import warnings
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from fastapi import HTTPException, status
+from PIL import Image
+
+from kneegrade_ml.data.errors import DatasetError
+from kneegrade_ml.data.images import read_image
+
+FORMATS = {"PNG": ".png", "JPEG": ".jpg", "MPO": ".jpg", "BMP": ".bmp", "TIFF": ".tif"}
+"""What Pillow may identify an upload as, and the extension it is stored under."""
+ACCEPTED = "PNG, JPEG, BMP or TIFF"
+CHUNK_BYTES = 1024 * 1024
+THUMBNAIL_PIXELS = 128
+
+
+@dataclass(frozen=True)
+class DecodedUpload:
+    """An upload that is a supported image: its stored extension and 8-bit grayscale pixels."""
+
+    extension: str
+    image: Image.Image
+
+
+def _reject(code: int, detail: str) -> HTTPException:
+    return HTTPException(status_code=code, detail=detail)
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.4g} MiB"
+
+
+def read_upload(file: BinaryIO, limit: int) -> bytes:
+    """The upload's bytes, reading no more than one byte past ``limit``."""
+    data = bytearray()
+    while chunk := file.read(min(CHUNK_BYTES, limit + 1 - len(data))):
+        data += chunk
+        if len(data) > limit:
+            raise _reject(
+                status.HTTP_413_CONTENT_TOO_LARGE,
+                f"the file is larger than the upload limit of {_mib(limit)}",
+            )
+    if not data:
+        raise _reject(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "the uploaded file is empty"
+        )
+    return bytes(data)
+
+
+def _probe(data: bytes) -> tuple[str | None, int, int]:
+    """Format and size from the header alone: nothing is decompressed yet."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                return im.format, im.width, im.height
+        except Image.DecompressionBombError as err:
+            raise _reject(
+                status.HTTP_413_CONTENT_TOO_LARGE, f"the image is too large: {err}"
+            ) from err
+        except Exception as err:  # Pillow raises OSError, ValueError, SyntaxError, ...
+            raise _reject(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                f"the file is not an image: upload a {ACCEPTED} file",
+            ) from err
+
+
+def decode_upload(data: bytes, max_pixels: int) -> DecodedUpload:
+    """Decode an upload whose format Pillow detects from its bytes, never from its name or type."""
+    image_format, width, height = _probe(data)
+    if image_format not in FORMATS:
+        raise _reject(
+            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+            f"{image_format} images are not accepted: upload a {ACCEPTED} file",
+        )
+    if width * height > max_pixels:
+        raise _reject(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"the image is {width}x{height} pixels, above the limit of"
+            f" {max_pixels:,} pixels",
+        )
+    try:
+        image = read_image(data)
+    except DatasetError as err:
+        raise _reject(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"the {image_format} image is corrupt or truncated and cannot be decoded",
+        ) from err
+    return DecodedUpload(FORMATS[image_format], image)
+
+
+def thumbnail_png(image: Image.Image) -> bytes:
+    """A PNG no larger than 128 px on its longer side, for history lists."""
+    thumbnail = image.copy()
+    thumbnail.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
+    buffer = io.BytesIO()
+    thumbnail.save(buffer, format="PNG")
+    return buffer.getvalue()

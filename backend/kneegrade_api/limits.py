@@ -1,0 +1,48 @@
+"""Cap request bodies as they stream in, before the multipart parser spools them to disk."""
+
+from fastapi import HTTPException, status
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+MULTIPART_OVERHEAD = 64 * 1024
+"""Room for the multipart boundaries and the other form fields around the file itself."""
+
+
+class BodySizeLimitMiddleware:
+    """Refuse a body larger than ``max_bytes``: at once from Content-Length, else while reading."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _detail(self) -> str:
+        return f"the request body is larger than the limit of {self.max_bytes:,} bytes"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            response = JSONResponse(
+                {"detail": self._detail()},
+                status_code=status.HTTP_413_CONTENT_TOO_LARGE,
+            )
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # An HTTPException raised inside the route's body parsing becomes a JSON 413.
+                    raise HTTPException(
+                        status.HTTP_413_CONTENT_TOO_LARGE, detail=self._detail()
+                    )
+            return message
+
+        await self.app(scope, limited_receive, send)

@@ -1,0 +1,67 @@
+"""Accounts: register, log in (OAuth2 password flow), and who am I."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from kneegrade_api import crud
+from kneegrade_api.deps import CurrentUser, SessionDep, StateDep, credentials_error
+from kneegrade_api.errors import UNAUTHORIZED, error_responses
+from kneegrade_api.schemas import Token, UserCreate, UserOut
+from kneegrade_api.security import create_access_token
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an account",
+    description="A new clinician account. The password is stored only as an argon2 hash.",
+    responses=error_responses(
+        {409: "The username is taken", 422: "Invalid username, password or name"}
+    ),
+)
+def register(data: UserCreate, session: SessionDep) -> UserOut:
+    try:
+        user = crud.create_user(session, data)
+    except crud.UsernameTaken as err:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            detail=f"username {data.username!r} is already taken",
+        ) from err
+    return UserOut.model_validate(user)
+
+
+@router.post(
+    "/login",
+    summary="Log in for an access token",
+    description="OAuth2 password flow: form fields `username` and `password`; "
+    "send the token back as `Authorization: Bearer <token>`.",
+    responses=error_responses(
+        {401: "Wrong username or password", 422: "Missing form fields"}
+    ),
+)
+def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    state: StateDep,
+) -> Token:
+    user = crud.authenticate(session, form.username, form.password)
+    if user is None:
+        raise credentials_error("incorrect username or password")
+    minutes = state.settings.access_token_minutes
+    return Token(
+        access_token=create_access_token(user.id, state.secret_key, minutes),
+        expires_in=minutes * 60,
+    )
+
+
+@router.get(
+    "/me",
+    summary="The current user",
+    responses=error_responses(UNAUTHORIZED),
+)
+def me(user: CurrentUser) -> UserOut:
+    return UserOut.model_validate(user)

@@ -1,0 +1,39 @@
+"""Liveness for load balancers and container health checks, with the models' state."""
+
+from fastapi import APIRouter, HTTPException, status
+from sqlalchemy import text
+
+from kneegrade_api import __version__
+from kneegrade_api.deps import StateDep
+from kneegrade_api.errors import error_responses
+from kneegrade_api.inference import LOADED
+from kneegrade_api.schemas import HealthOut
+from kneegrade_ml.models.names import DEFAULT_MODEL
+
+router = APIRouter(prefix="/health", tags=["health"])
+
+
+@router.get(
+    "",
+    summary="Is the service up?",
+    description="`ok` when the database answers and the default model is loaded; `degraded`"
+    " when the database answers but the default model is not. Each model kind is `loaded`,"
+    " `missing` or `error: <why>`.",
+    responses=error_responses({503: "The database does not answer"}),
+)
+def health(state: StateDep) -> HealthOut:
+    try:
+        with state.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as err:  # any driver error means the same: no database
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail=f"database unavailable: {type(err).__name__}",
+        ) from err
+    ok = state.registry.status.get(DEFAULT_MODEL) == LOADED
+    return HealthOut(
+        status="ok" if ok else "degraded",
+        database="ok",
+        models=dict(state.registry.status),
+        version=__version__,
+    )

@@ -1,0 +1,152 @@
+"""Request and response bodies: the JSON contract the SPA and hospital systems rely on."""
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Username = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9._-]+$"),
+    Field(description="3-50 letters, digits, dots, underscores or hyphens"),
+]
+ModelKind = Literal["mobilenetv2", "cnn", "rf"]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class ErrorOut(BaseModel):
+    """Every error the API returns."""
+
+    detail: str = Field(examples=["prediction 12 not found"])
+
+
+class UserCreate(BaseModel):
+    """A new account."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    username: Username
+    password: str = Field(min_length=8, max_length=256)
+    name: str = Field(min_length=1, max_length=100)
+
+
+class UserOut(BaseModel):
+    """An account as others see it: never the password hash."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    name: str
+    role: Literal["clinician", "admin"]
+    created_at: dt.datetime
+
+
+class Token(BaseModel):
+    """An OAuth2 bearer token."""
+
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="seconds until the token expires")
+
+
+class PredictionOut(BaseModel):
+    """One graded X-ray; probabilities are fractions in 0-1, indexed by KL grade."""
+
+    id: int
+    grade: int = Field(ge=0, le=4)
+    name: str = Field(description="KL name of the grade", examples=["Mild"])
+    confidence: Probability
+    probabilities: list[Probability] = Field(min_length=5, max_length=5)
+    probabilities_named: dict[str, Probability] = Field(
+        description="the same probabilities keyed by KL name"
+    )
+    model: str = Field(examples=["mobilenetv2"])
+    model_name: str = Field(examples=["MobileNetV2"])
+    model_version: str
+    original_filename: str
+    created_at: dt.datetime
+    image_url: str
+    thumbnail_url: str
+
+
+class PredictionPage(BaseModel):
+    """A page of the caller's predictions, newest first."""
+
+    items: list[PredictionOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class GradeCount(BaseModel):
+    grade: int
+    name: str
+    count: int
+
+
+class DayCount(BaseModel):
+    date: dt.date
+    count: int
+
+
+class ConfidenceBin(BaseModel):
+    low: float
+    high: float
+    count: int
+
+
+class ModelUsage(BaseModel):
+    model: str
+    name: str
+    count: int
+
+
+class StatsOut(BaseModel):
+    """The caller's dashboard figures."""
+
+    total: int
+    mean_confidence: float | None
+    last_scan_at: dt.datetime | None
+    grades: list[GradeCount] = Field(description="all five grades, zero included")
+    per_day: list[DayCount] = Field(description="the last 30 days (UTC), oldest first")
+    confidence_histogram: list[ConfidenceBin] = Field(
+        description="ten bins of width 0.1"
+    )
+    models: list[ModelUsage]
+
+
+class ModelOut(BaseModel):
+    """A served model with its model card and held-out evaluation metrics."""
+
+    id: str = Field(examples=["mobilenetv2"])
+    kind: str
+    name: str = Field(examples=["MobileNetV2"])
+    version: str
+    default: bool
+    architecture: str
+    input: dict
+    hyperparameters: dict
+    training: dict | None
+    metrics: dict | None
+    card: dict = Field(description="the whole model card (model.json)")
+
+
+class SampleOut(BaseModel):
+    """A downloadable demo image."""
+
+    name: str
+    grade: int
+    grade_name: str
+    url: str
+
+
+class HealthOut(BaseModel):
+    """Liveness, database and the state of every model kind."""
+
+    status: Literal["ok", "degraded"]
+    database: str
+    models: dict[str, str] = Field(
+        examples=[{"mobilenetv2": "loaded", "cnn": "missing", "rf": "error: ..."}]
+    )
+    version: str

@@ -1,0 +1,56 @@
+"""What the app sets up once at start-up and every request shares."""
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from kneegrade_api.config import Settings
+from kneegrade_api.db import create_db_engine, session_factory
+from kneegrade_api.inference import LOADED, ModelRegistry
+from kneegrade_api.migrate import upgrade_database
+from kneegrade_api.security import load_or_create_secret_key
+from kneegrade_api.storage import ImageStore
+from kneegrade_ml.runtime import configure_cpu
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppState:
+    """Settings, database, signing key, models and image store of one running app."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    secret_key: str
+    registry: ModelRegistry
+    store: ImageStore
+
+    @classmethod
+    def start(cls, settings: Settings) -> "AppState":
+        """Migrate the database, get the signing key and load every model: once, before serving."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        configure_cpu()
+        upgrade_database(settings.database)
+        engine = create_db_engine(settings.database)
+        if settings.secret_key is not None:
+            secret_key = settings.secret_key.get_secret_value()
+        else:
+            secret_key = load_or_create_secret_key(settings.secret_key_file)
+        registry = ModelRegistry.load(settings.models_dir)
+        for kind, state in registry.status.items():
+            if state != LOADED:
+                log.warning("model %s is not served: %s", kind, state)
+        return cls(
+            settings,
+            engine,
+            session_factory(engine),
+            secret_key,
+            registry,
+            ImageStore(settings.data_dir),
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,64 @@
+"""Uploaded images on disk: generated names under ``uploads/<user id>/``, never the client's."""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".bmp": "image/bmp",
+    ".tif": "image/tiff",
+}
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """Where one upload and its thumbnail were written, relative to the data folder."""
+
+    image_path: str
+    thumbnail_path: str
+
+
+class ImageStore:
+    """Writes and removes uploads below ``data_dir``; paths in the database are relative to it."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+
+    def save(
+        self, user_id: int, image: bytes, extension: str, thumbnail: bytes
+    ) -> StoredImage:
+        """Write both files; if either write fails, neither is left behind."""
+        folder = Path("uploads") / str(user_id)
+        (self.data_dir / folder).mkdir(parents=True, exist_ok=True)
+        stem = uuid.uuid4().hex
+        stored = StoredImage(
+            str(folder / f"{stem}{extension}"), str(folder / f"{stem}.thumb.png")
+        )
+        try:
+            self.path(stored.image_path).write_bytes(image)
+            self.path(stored.thumbnail_path).write_bytes(thumbnail)
+        except BaseException:
+            self.delete(stored)
+            raise
+        return stored
+
+    def delete(self, stored: StoredImage) -> None:
+        """Remove both files; one already gone is not an error."""
+        for relative in (stored.image_path, stored.thumbnail_path):
+            try:
+                self.path(relative).unlink(missing_ok=True)
+            except OSError:
+                log.exception("could not remove %s", relative)
+
+    def path(self, relative: str) -> Path:
+        return self.data_dir / relative
+
+
+def media_type(path: str) -> str:
+    """The media type of a stored image, from the extension this module gave it."""
+    return MEDIA_TYPES.get(Path(path).suffix.lower(), "application/octet-stream")

@@ -1,0 +1,73 @@
+"""Helpers the API tests share: accounts, uploads and a look at what the app stored."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from httpx2 import Response
+
+from kneegrade_api.state import AppState
+
+
+def app_state(client: TestClient) -> AppState:
+    return client.app.state.kneegrade
+
+
+@dataclass(frozen=True)
+class Account:
+    """A registered, logged-in user and the headers that authenticate as them."""
+
+    id: int
+    username: str
+    password: str
+    headers: dict[str, str]
+
+
+_usernames = itertools.count(1)
+
+
+def register(client: TestClient, username: str | None = None) -> Account:
+    """Register and log in a user with a unique name."""
+    username = username or f"user{next(_usernames)}"
+    password = f"{username}-secret"
+    created = client.post(
+        "/api/auth/register",
+        json={"username": username, "password": password, "name": username.title()},
+    )
+    assert created.status_code == 201, created.text
+    return Account(
+        created.json()["id"], username, password, login(client, username, password)
+    )
+
+
+def login(client: TestClient, username: str, password: str) -> dict[str, str]:
+    response = client.post(
+        "/api/auth/login", data={"username": username, "password": password}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def upload(
+    client: TestClient,
+    account: Account,
+    data: bytes,
+    model: str | None = None,
+    filename: str = "knee.png",
+) -> Response:
+    """POST /api/predictions with ``data`` as the file (and ``model`` when given)."""
+    return client.post(
+        "/api/predictions",
+        headers=account.headers,
+        files={"file": (filename, data, "application/octet-stream")},
+        data={"model": model} if model else {},
+    )
+
+
+def stored_files(client: TestClient, account: Account) -> list[Path]:
+    """Every file kept under the user's upload folder."""
+    folder = app_state(client).settings.uploads_dir / str(account.id)
+    return sorted(folder.iterdir()) if folder.exists() else []

@@ -25,6 +25,18 @@ def test_mobilenet_outputs_five_grades_and_trains_only_the_last_five_blocks():
     assert dropout.p == 0.5 and (linear.in_features, linear.out_features) == (1280, 5)
 
 
+def test_a_new_model_already_has_its_trunk_in_eval_mode():
+    model = MobileNetV2KL(mobilenet_v2())
+    assert not model.trunk.training
+    before = {k: v.clone() for k, v in model.trunk.state_dict().items()}
+    with torch.inference_mode():
+        model.trunk(torch.randn(4, 3, 224, 224))
+    for key, value in model.trunk.state_dict().items():
+        assert torch.equal(value, before[key]), (
+            f"{key} changed: BatchNorm ran in train mode"
+        )
+
+
 def test_frozen_trunk_stays_in_eval_mode_so_its_output_can_be_cached():
     model = MobileNetV2KL(mobilenet_v2()).train()
     assert not model.trunk.training and model.head.training

@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from kneegrade_ml.evaluation.evaluate import evaluate_model
 from kneegrade_ml.models.networks import PretrainedWeightsError
 from kneegrade_ml.training import train as train_module
 from kneegrade_ml.training.loop import TrainOptions, balanced_class_weights, fit_module
@@ -46,6 +47,18 @@ def test_model_card_describes_the_model(trained_models, tiny_synthetic, kind):
     assert card["metrics"]["split"] == "test" and card["metrics"]["n"] == 10
     assert {"torch", "torchvision", "scikit-learn", "python"} <= set(card["versions"])
     assert card["hyperparameters"]["seed"] == 0
+
+
+@pytest.mark.parametrize("kind", ["mobilenetv2", "cnn", "rf"])
+def test_reloaded_model_scores_as_it_did_in_training(
+    trained_models, tiny_synthetic, kind
+):
+    card = json.loads((trained_models[kind] / "model.json").read_text())
+    reloaded = evaluate_model(
+        trained_models[kind], tiny_synthetic / "test", progress=False
+    )
+    assert reloaded["confusion_matrix"] == card["metrics"]["confusion_matrix"]
+    assert reloaded["ece"] == pytest.approx(card["metrics"]["ece"], abs=1e-6)
 
 
 def test_mobilenet_card_names_its_pretrained_weights(trained_models, fake_pretrained):

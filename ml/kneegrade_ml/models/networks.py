@@ -39,6 +39,7 @@ class MobileNetV2KL(nn.Module):
             nn.Linear(backbone.last_channel, N_CLASSES),
         )
         self.trunk.requires_grad_(False)
+        self.train()
 
     def train(self, mode: bool = True) -> "MobileNetV2KL":
         super().train(mode)

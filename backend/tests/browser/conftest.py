@@ -1,0 +1,172 @@
+"""Fixtures for the browser tests: a real server on a free port and Debian's Chromium.
+
+The server is the real app (uvicorn, the SPA from ``frontend/``, the tiny models and samples of
+``backend/tests/conftest.py``) in a thread of this process; Chromium runs headless through
+Playwright. Set ``KNEEGRADE_SCREENSHOTS=docs/images`` to refresh the README's pictures.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from kneegrade_api.config import Settings
+from kneegrade_api.main import create_app
+
+playwright_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (requirements-dev.txt)"
+)
+
+REPO = Path(__file__).resolve().parents[3]
+FRONTEND = REPO / "frontend"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LAPTOP = {"width": 1280, "height": 860}
+TOKEN_KEY = "kneegrade.token"
+
+# Read once at import: the API tests' autouse fixture clears KNEEGRADE_* variables during tests.
+PUBLISH_DIR = os.environ.get("KNEEGRADE_SCREENSHOTS")
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    samples: Path
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, models_dir: Path, synthetic: Path
+) -> Iterator[LiveServer]:
+    """The whole app served by uvicorn on a free 127.0.0.1 port, with a fresh data folder."""
+    data_dir = tmp_path_factory.mktemp("spa") / "data"
+    settings = Settings(
+        data_dir=data_dir,
+        database_url=None,
+        models_dir=models_dir,
+        samples_dir=synthetic / "samples",
+        frontend_dir=FRONTEND,
+        secret_key=None,
+        access_token_minutes=60,
+        max_upload_bytes=20 * 1024 * 1024,
+        max_image_pixels=50_000_000,
+        cors_origins=[],
+    )
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the KneeGrade server did not start")
+        time.sleep(0.05)
+    yield LiveServer(f"http://127.0.0.1:{port}", synthetic / "samples")
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[playwright_api.Playwright]:
+    with playwright_api.sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(
+    playwright: playwright_api.Playwright, live_server: LiveServer
+) -> Iterator[playwright_api.Browser]:
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install chromium);"
+            " .ci/run does"
+        )
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def page(
+    browser: playwright_api.Browser, live_server: LiveServer
+) -> Iterator[playwright_api.Page]:
+    """A fresh tab at laptop size; it must ask nothing of any other host, nor throw."""
+    context = browser.new_context(
+        base_url=live_server.url, viewport=LAPTOP, reduced_motion="reduce"
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    foreign: list[str] = []
+    crashes: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            request.url.startswith((live_server.url, "blob:", "data:"))
+            or foreign.append(request.url)
+        ),
+    )
+    page.on("pageerror", lambda error: crashes.append(str(error)))
+    yield page
+    context.close()
+    assert not foreign, f"the page asked other hosts: {foreign}"
+    assert not crashes, f"uncaught errors in the page: {crashes}"
+
+
+@pytest.fixture
+def api(
+    playwright: playwright_api.Playwright, live_server: LiveServer
+) -> Iterator[playwright_api.APIRequestContext]:
+    """An HTTP client on the live server, to set up users and scans without the UI."""
+    context = playwright.request.new_context(base_url=live_server.url)
+    yield context
+    context.dispose()
+
+
+@pytest.fixture(scope="session")
+def screenshot(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Callable[..., Path]:
+    """``screenshot(page, name, publish=None)``: saved under the pytest tmp folder; with
+    ``KNEEGRADE_SCREENSHOTS`` set, ``publish`` names a copy kept there for the README."""
+    folder = tmp_path_factory.mktemp("screenshots")
+    publish_dir = Path(PUBLISH_DIR) if PUBLISH_DIR else None
+    if publish_dir and not publish_dir.is_absolute():
+        publish_dir = pytestconfig.rootpath / publish_dir
+
+    def take(
+        page: playwright_api.Page, name: str, publish: str | None = None, **options
+    ) -> Path:
+        path = folder / f"{name}.png"
+        page.screenshot(path=path, animations="disabled", **options)
+        if publish and publish_dir:
+            publish_dir.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, publish_dir / publish)
+        return path
+
+    return take

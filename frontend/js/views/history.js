@@ -1,0 +1,91 @@
+/** History: the user's scans, newest first, a page at a time, each to open or delete. */
+
+import { api, showImage } from "../api.js";
+import { gradeBadge } from "../grades.js";
+import { navigate } from "../router.js";
+import { confirmDialog, emptyState, flash, formatDate, h, icon, linkButton, loading, pageHeader, percent, showError } from "../ui.js";
+
+const PAGE_SIZE = 10;
+
+function row(p, ctx, onDelete) {
+  const thumb = h("img", { class: "thumb", alt: `Thumbnail of ${p.original_filename}`, width: 56, height: 56 });
+  showImage(thumb, p.thumbnail_url, ctx).catch(() => (thumb.alt = "Thumbnail unavailable"));
+  const remove = h("button", { class: "btn btn-sm btn-outline-danger", type: "button", "aria-label": `Delete scan of ${p.original_filename}` },
+    icon("trash"), h("span", { class: "d-none d-xl-inline ms-1", text: "Delete" }));
+  remove.addEventListener("click", () => onDelete(p));
+  return h("tr", { dataset: { id: p.id } },
+    h("td", {}, thumb),
+    h("td", {}, gradeBadge(p.grade)),
+    h("td", { class: "text-nowrap", text: percent(p.confidence) }),
+    h("td", { class: "min-w-0" },
+      h("div", { class: "file-name", title: p.original_filename, text: p.original_filename }),
+      h("div", { class: "small text-muted text-nowrap", text: formatDate(p.created_at) })),
+    h("td", { class: "text-nowrap d-none d-lg-table-cell", text: p.model_name }),
+    h("td", { class: "text-end text-nowrap" },
+      h("a", { class: "btn btn-sm btn-outline-primary me-2", href: `#/result/${p.id}`, "aria-label": `Open scan of ${p.original_filename}` },
+        icon("box-arrow-up-right"), h("span", { class: "d-none d-xl-inline ms-1", text: "Open" })),
+      remove));
+}
+
+function pager(page, number) {
+  const pages = Math.max(1, Math.ceil(page.total / PAGE_SIZE));
+  const first = page.offset + 1;
+  const last = page.offset + page.items.length;
+  const go = (n) => () => navigate(`#/history?page=${n}`);
+  return h("nav", { class: "d-flex flex-wrap justify-content-between align-items-center gap-2 mt-3", "aria-label": "History pages" },
+    h("span", { class: "text-muted small", "aria-live": "polite", text: `Scans ${first}–${last} of ${page.total} · page ${number} of ${pages}` }),
+    h("div", { class: "btn-group" },
+      h("button", { class: "btn btn-outline-light btn-sm", type: "button", id: "prev-page", disabled: number <= 1, onClick: go(number - 1) },
+        icon("chevron-left", "me-1"), "Previous"),
+      h("button", { class: "btn btn-outline-light btn-sm", type: "button", id: "next-page", disabled: number >= pages, onClick: go(number + 1) },
+        "Next", icon("chevron-right", "ms-1"))));
+}
+
+/** @type {import("../router.js").View} */
+export async function historyView(root, ctx) {
+  const number = Math.max(1, Number.parseInt(ctx.query.get("page") ?? "1", 10) || 1);
+  root.append(pageHeader("History", "Your graded X-rays, newest first",
+    linkButton("#/upload", "cloud-arrow-up", "Grade an X-ray", "primary")));
+  const body = loading("Loading your scans…");
+  root.append(body);
+
+  let page;
+  try {
+    page = await api.predictions(PAGE_SIZE, (number - 1) * PAGE_SIZE, ctx.signal);
+  } catch (err) {
+    body.replaceWith(emptyState("exclamation-octagon", "Your history could not be loaded."));
+    showError(err);
+    return;
+  }
+  if (!page.items.length && number > 1) {
+    navigate(`#/history?page=${Math.max(1, Math.ceil(page.total / PAGE_SIZE))}`);
+    return;
+  }
+  if (!page.items.length) {
+    body.replaceWith(h("div", { class: "card" }, h("div", { class: "card-body" },
+      emptyState("clock-history", "No scans yet. Graded X-rays appear here.",
+        linkButton("#/upload", "cloud-arrow-up", "Grade an X-ray", "primary")))));
+    return;
+  }
+
+  async function onDelete(p) {
+    if (!(await confirmDialog(`Delete the scan of “${p.original_filename}” (KL ${p.grade}, ${formatDate(p.created_at)})? This cannot be undone.`))) return;
+    try {
+      await api.deletePrediction(p.id);
+      flash(`Deleted the scan of “${p.original_filename}”.`, "success");
+      navigate(`#/history?page=${number}`);
+    } catch (err) {
+      showError(err);
+    }
+  }
+
+  const headers = ["Image", "KL grade", "Confidence", "File and date", "Model", "Actions"];
+  body.replaceWith(h("div", { class: "card" }, h("div", { class: "card-body" },
+    h("div", { class: "table-responsive" },
+      h("table", { class: "table table-hover align-middle mb-0", id: "history-table" },
+        h("caption", { class: "visually-hidden", text: "Your graded X-rays" }),
+        h("thead", {}, h("tr", {}, headers.map((text, i) =>
+          h("th", { scope: "col", class: { 4: "d-none d-lg-table-cell", 5: "text-end" }[i], text })))),
+        h("tbody", {}, page.items.map((p) => row(p, ctx, onDelete))))),
+    pager(page, number))));
+}

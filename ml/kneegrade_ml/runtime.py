@@ -11,13 +11,20 @@ _M_MMAP_THRESHOLD = -3
 _MMAP_THRESHOLD_MAX = 32 * 1024 * 1024  # glibc's ceiling on 64-bit
 
 
+def usable_cores() -> int:
+    """Cores in this process's affinity mask, so `taskset -c 1` means one thread, not two."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def configure_cpu() -> None:
-    """Use every core, and keep freed activation buffers in glibc's heap.
+    """Use every core this process may run on, and keep freed activation buffers in glibc's heap.
 
     By default glibc maps each buffer over 128 KiB afresh and unmaps it on free, so every training
     step page-faults its activations in again; on a virtual machine that halves the speed.
     """
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(usable_cores())
     if not sys.platform.startswith("linux"):
         return
     try:

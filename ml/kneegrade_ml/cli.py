@@ -12,6 +12,7 @@ from rich.table import Table
 
 from kneegrade_ml.bundle import ModelLoadError
 from kneegrade_ml.data.errors import DatasetError
+from kneegrade_ml.data.fetch import DATASETS, fetch_dataset
 from kneegrade_ml.data.summary import describe_dataset
 from kneegrade_ml.evaluation.display import (
     confusion_table,
@@ -47,6 +48,23 @@ def _synth(args: argparse.Namespace) -> None:
 
 def _data(args: argparse.Namespace) -> None:
     console.print(describe_dataset(args.path))
+
+
+def _fetch_data(args: argparse.Namespace) -> None:
+    result = fetch_dataset(
+        args.name, args.out, source=args.source, url=args.url, sha256=args.sha256
+    )
+    if result.sha256 is None:
+        console.print(f"Copied from the folder {result.origin}; no checksum to verify")
+    elif result.verified:
+        console.print(f"sha256 {result.sha256} verified")
+    else:
+        console.print(
+            f"sha256 {result.sha256} could not be verified (none is published);"
+            " pass --sha256 to enforce one"
+        )
+    console.print(describe_dataset(result.out))
+    console.print(f"Wrote {result.out}/SOURCE.md (citation and licence)")
 
 
 def _options(args: argparse.Namespace) -> TrainOptions:
@@ -194,6 +212,23 @@ def build_parser() -> argparse.ArgumentParser:
     data = commands.add_parser("data", help="count the images per split and grade")
     data.add_argument("path", type=Path, help="a split folder or a data set root")
     data.set_defaults(run=_data)
+
+    fetch = commands.add_parser(
+        "fetch-data", help="download a public real data set into split/grade folders"
+    )
+    fetch.add_argument("name", choices=list(DATASETS), help="which data set")
+    fetch.add_argument("--out", type=Path, required=True, help="new or empty folder")
+    fetch.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help="a local .zip/.tar(.gz) or unpacked folder instead of downloading",
+    )
+    fetch.add_argument("--url", default=None, help="download from here instead")
+    fetch.add_argument(
+        "--sha256", default=None, metavar="HEX", help="refuse an archive that differs"
+    )
+    fetch.set_defaults(run=_fetch_data)
 
     train = commands.add_parser("train", help="train one model and write its directory")
     train.add_argument("--model", choices=kinds, required=True)

@@ -12,7 +12,12 @@ ifneq ($(KNEEGRADE_PRETRAINED),)
 export KNEEGRADE_PRETRAINED
 endif
 
-.PHONY: setup test lint format synth pipeline bench run clean
+# Real radiographs for `make train-real`: DATA=..., else $KNEEGRADE_REAL_DATA, else ../shared's copy.
+KNEEGRADE_REAL_DATA ?= $(wildcard ../shared/data/knee-kl-chen2018)
+DATA ?= $(KNEEGRADE_REAL_DATA)
+REAL_MODELS ?= $(ARTIFACTS)/models-real
+
+.PHONY: setup test lint format synth pipeline train-real bench run clean
 
 setup: $(STAMP)
 
@@ -40,6 +45,11 @@ synth: setup
 # Synthetic set (if absent), the three models, test metrics and the comparison table.
 pipeline: setup
 	$(BIN)/kneegrade pipeline --root $(ARTIFACTS) --seed $(SEED)
+
+# MobileNetV2 with the real-radiograph recipe; serve it with KNEEGRADE_MODELS_DIR=$(REAL_MODELS).
+train-real: setup
+	@test -n "$(DATA)" || { echo "set DATA=<folder with train/ and val/> (or KNEEGRADE_REAL_DATA); kneegrade fetch-data chen2018 --out DIR gets one"; exit 2; }
+	$(BIN)/kneegrade train --model mobilenetv2 --recipe real --data "$(DATA)" --out $(REAL_MODELS)/mobilenetv2
 
 bench: setup
 	$(BIN)/python bench/bench_synth.py

@@ -2,8 +2,10 @@
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from api_helpers import Account, register, upload
 from fastapi.testclient import TestClient
 
@@ -103,3 +105,31 @@ def test_no_models_at_all_still_serves(settings_for, tmp_path: Path) -> None:
             "rf": "missing",
         }
         assert health["status"] == "degraded"
+
+
+def test_a_real_recipe_model_is_served_calibrated(
+    settings_for, synthetic: Path, tmp_path: Path, sample_png: bytes
+) -> None:
+    """What `make train-real` writes (flip averaging, temperature) serves like any model."""
+    import torch
+    from torchvision.models import mobilenet_v2
+
+    from kneegrade_ml.training.recipes import REAL_OPTIONS
+    from kneegrade_ml.training.train import train_model
+
+    torch.manual_seed(0)
+    pretrained = tmp_path / "mobilenet_v2.pth"
+    torch.save(mobilenet_v2().state_dict(), pretrained)
+    options = replace(REAL_OPTIONS, epochs=1, augment_views=1, trainable_from=17)
+    models = tmp_path / "models-real"
+    card = train_model(
+        "mobilenetv2", synthetic, models / "mobilenetv2", options, pretrained, False
+    )
+    with TestClient(create_app(settings_for(models_dir=models))) as client:
+        assert client.get("/api/health").json()["models"]["mobilenetv2"] == "loaded"
+        account = register(client)
+        served = client.get("/api/models", headers=account.headers).json()
+        assert served[0]["card"]["calibration"] == card["calibration"]
+        response = upload(client, account, sample_png, model="mobilenetv2")
+        assert response.status_code == 201, response.text
+        assert sum(response.json()["probabilities"]) == pytest.approx(1.0)

@@ -7,6 +7,7 @@ library versions, so a served model can always be traced back to its training ru
 
 import json
 import platform
+from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from kneegrade_ml.grades import GRADE_NAMES
 from kneegrade_ml.models.classifiers import CLASSIFIERS, KLClassifier
 from kneegrade_ml.preprocess import InputSpec
+from kneegrade_ml.training.loop import TrainOptions
 
 CARD_FILE = "model.json"
 FORMAT = "kneegrade-model/1"
@@ -48,6 +50,7 @@ def save_bundle(classifier: KLClassifier, directory: Path, card: dict) -> dict:
         "input": classifier.spec.to_dict(),
         "class_names": list(GRADE_NAMES),
         "hyperparameters": classifier.hyperparameters(),
+        "options": asdict(classifier.options),
         **card,
         "versions": library_versions(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -77,11 +80,32 @@ def read_card(directory: Path) -> dict:
     return card
 
 
+def _options(directory: Path, card: dict) -> TrainOptions:
+    """The options the model was built with (cards from before they were stored: SPEC's)."""
+    options = card.get("options", {})
+    known = {f.name for f in fields(TrainOptions)}
+    if not isinstance(options, dict) or not set(options) <= known:
+        raise ModelLoadError(f"{directory / CARD_FILE}: malformed options {options!r}")
+    return TrainOptions(**options)
+
+
+def _temperature(directory: Path, card: dict) -> float:
+    """The calibration temperature in the card, 1 when the model was not calibrated."""
+    temperature = (card.get("calibration") or {}).get("temperature", 1.0)
+    if not isinstance(temperature, int | float) or not temperature > 0:
+        raise ModelLoadError(
+            f"{directory / CARD_FILE}: temperature must be a positive number, "
+            f"got {temperature!r}"
+        )
+    return float(temperature)
+
+
 def load_bundle(directory: Path | str) -> tuple[KLClassifier, dict]:
     """Build the classifier a model directory describes and load its weights."""
     directory = Path(directory)
     card = read_card(directory)
-    classifier = CLASSIFIERS[card["kind"]]()
+    classifier = CLASSIFIERS[card["kind"]](_options(directory, card))
+    classifier.temperature = _temperature(directory, card)
     try:
         spec = InputSpec.from_dict(card["input"])
     except (KeyError, TypeError, ValueError) as err:

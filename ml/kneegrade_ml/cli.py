@@ -5,6 +5,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import fields, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -26,8 +27,9 @@ from kneegrade_ml.predictor import Predictor
 from kneegrade_ml.settings import MLSettings
 from kneegrade_ml.synth.dataset import SPLIT_SIZES, generate_dataset
 from kneegrade_ml.training.cv import cross_validate
-from kneegrade_ml.training.loop import TrainOptions
+from kneegrade_ml.training.loop import SPEC_OPTIONS, TrainOptions
 from kneegrade_ml.training.pipeline import run_pipeline
+from kneegrade_ml.training.recipes import RECIPES
 from kneegrade_ml.training.train import train_model
 
 console = Console()
@@ -68,14 +70,14 @@ def _fetch_data(args: argparse.Namespace) -> None:
 
 
 def _options(args: argparse.Namespace) -> TrainOptions:
-    return TrainOptions(
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.lr,
-        class_weight=args.class_weight,
-        seed=args.seed,
-        n_estimators=args.trees,
-    )
+    """The recipe's options (SPEC's unless ``--recipe``), overridden by those given."""
+    base = RECIPES[getattr(args, "recipe", "spec")]
+    given = {
+        field.name: getattr(args, field.name)
+        for field in fields(TrainOptions)
+        if getattr(args, field.name, None) is not None
+    }
+    return replace(base, **given)
 
 
 def _pretrained(args: argparse.Namespace) -> Path | None:
@@ -162,19 +164,28 @@ def _pipeline(args: argparse.Namespace) -> None:
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
-    defaults = TrainOptions()
-    parser.add_argument("--epochs", type=int, default=defaults.epochs)
-    parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    parser.add_argument("--lr", type=float, default=defaults.learning_rate)
+    defaults = SPEC_OPTIONS
+    parser.add_argument("--epochs", type=int, help=f"default {defaults.epochs} (SPEC)")
+    parser.add_argument(
+        "--batch-size", type=int, help=f"default {defaults.batch_size} (SPEC)"
+    )
+    parser.add_argument(
+        "--lr",
+        dest="learning_rate",
+        type=float,
+        help=f"learning rate, default {defaults.learning_rate} (SPEC)",
+    )
     parser.add_argument(
         "--class-weight",
-        choices=["balanced"],
-        default=None,
-        help="weight the loss by inverse grade frequency (imbalanced real data)",
+        choices=["balanced", "sqrt-balanced"],
+        help="weight the loss by inverse grade frequency (or its square root)",
     )
-    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--seed", type=int, help=f"default {defaults.seed}")
     parser.add_argument(
-        "--trees", type=int, default=defaults.n_estimators, help="Random Forest trees"
+        "--trees",
+        dest="n_estimators",
+        type=int,
+        help=f"Random Forest trees, default {defaults.n_estimators}",
     )
     parser.add_argument(
         "--pretrained",
@@ -182,6 +193,38 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="MobileNetV2 ImageNet state_dict (default: $KNEEGRADE_PRETRAINED, "
         "else torchvision's download)",
+    )
+
+
+def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
+    """The real-radiograph levers; each overrides the ``--recipe`` value when given."""
+    parser.add_argument(
+        "--recipe",
+        choices=list(RECIPES),
+        default="spec",
+        help="starting options: the SPEC's, or the real-radiograph recipe",
+    )
+    parser.add_argument(
+        "--trainable-from", type=int, help="MobileNetV2: first trained block (0-18)"
+    )
+    parser.add_argument("--loss", choices=["cross-entropy", "grade-distance"])
+    parser.add_argument(
+        "--distance-weight", type=float, help="weight of the expected grade distance"
+    )
+    parser.add_argument("--weight-decay", type=float, help="AdamW weight decay")
+    parser.add_argument("--schedule", choices=["constant", "one-cycle"])
+    parser.add_argument(
+        "--augment-views", type=int, help="augmented copies of each training image"
+    )
+    parser.add_argument(
+        "--tta-flip",
+        action=argparse.BooleanOptionalAction,
+        help="average the logits of the image and its mirror",
+    )
+    parser.add_argument(
+        "--calibrate",
+        action=argparse.BooleanOptionalAction,
+        help="fit a temperature on the held-out split",
     )
 
 
@@ -239,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, required=True, help="model directory to write"
     )
     _add_training_options(train)
+    _add_recipe_options(train)
     train.set_defaults(run=_train)
 
     evaluate = commands.add_parser(

@@ -2,9 +2,12 @@
 
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
-from kneegrade_ml.cli import main
+from kneegrade_ml.cli import _options, build_parser, main
+from kneegrade_ml.training.loop import SPEC_OPTIONS
+from kneegrade_ml.training.recipes import REAL_OPTIONS
 
 
 def test_synth_writes_a_small_set_and_prints_the_counts(tmp_path, capsys):
@@ -29,3 +32,18 @@ def test_console_script_is_installed():
         [kneegrade, "--help"], capture_output=True, text=True, check=True
     )
     assert "synth" in done.stdout
+
+
+TRAIN = ["train", "--model", "mobilenetv2", "--data", "d", "--out", "o"]
+
+
+def test_train_defaults_to_the_spec_options():
+    assert _options(build_parser().parse_args(TRAIN)) == SPEC_OPTIONS
+
+
+def test_recipe_options_are_overridden_by_those_given():
+    args = build_parser().parse_args(
+        [*TRAIN, "--recipe", "real", "--epochs", "3", "--no-tta-flip", "--lr", "0.01"]
+    )
+    expected = replace(REAL_OPTIONS, epochs=3, tta_flip=False, learning_rate=0.01)
+    assert _options(args) == expected

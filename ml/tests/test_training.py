@@ -2,15 +2,24 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from kneegrade_ml.bundle import load_bundle
 from kneegrade_ml.evaluation.evaluate import evaluate_model
+from kneegrade_ml.models.classifiers import ForestClassifier
 from kneegrade_ml.models.networks import PretrainedWeightsError
 from kneegrade_ml.training import train as train_module
-from kneegrade_ml.training.loop import TrainOptions, balanced_class_weights, fit_module
-from kneegrade_ml.training.train import train_model
+from kneegrade_ml.training.loop import (
+    TrainOptions,
+    Views,
+    balanced_class_weights,
+    class_weights,
+    fit_module,
+)
+from kneegrade_ml.training.train import dataset_record, train_model
 
 
 def test_balanced_class_weights_match_hand_computation():
@@ -18,6 +27,54 @@ def test_balanced_class_weights_match_hand_computation():
     # n / (5 * count): 6/15, 6/5, 6/10, and 0 for the absent grades 3 and 4
     expected = torch.tensor([0.4, 1.2, 0.6, 0.0, 0.0])
     torch.testing.assert_close(balanced_class_weights(labels), expected)
+
+
+def test_sqrt_balanced_weights_are_the_square_root():
+    labels = torch.tensor([0, 0, 0, 0, 1])
+    torch.testing.assert_close(
+        class_weights(labels, "sqrt-balanced"), balanced_class_weights(labels).sqrt()
+    )
+    assert class_weights(labels, None) is None
+    with pytest.raises(ValueError, match="unknown class weighting"):
+        class_weights(labels, "inverse")
+
+
+def _separable(n: int = 200) -> tuple[torch.Tensor, torch.Tensor]:
+    torch.manual_seed(0)
+    inputs = torch.randn(n, 5)
+    return inputs, inputs.argmax(1)
+
+
+def _fit_linear(inputs, labels, options) -> nn.Linear:
+    torch.manual_seed(1)
+    module = nn.Linear(5, 5)
+    fit_module(module, inputs, labels, options, lambda x: x, progress=False)
+    return module
+
+
+def test_identical_views_train_exactly_like_the_plain_inputs():
+    inputs, labels = _separable()
+    options = TrainOptions(epochs=3, batch_size=20, learning_rate=0.05)
+    plain = _fit_linear(inputs, labels, options)
+    viewed = _fit_linear(Views(torch.stack([inputs, inputs])), labels, options)
+    torch.testing.assert_close(plain.weight, viewed.weight)
+
+
+def test_every_view_is_drawn():
+    inputs, labels = _separable()
+    blank = torch.zeros_like(inputs)
+    options = TrainOptions(epochs=20, batch_size=20, learning_rate=0.05)
+    module = _fit_linear(Views(torch.stack([blank, inputs])), labels, options)
+    assert (module(inputs).argmax(1) == labels).float().mean() > 0.8
+
+
+@pytest.mark.parametrize(
+    "change", [{"loss": "focal"}, {"schedule": "cosine"}], ids=["loss", "schedule"]
+)
+def test_unknown_loss_or_schedule_is_refused(change):
+    inputs, labels = _separable(20)
+    with pytest.raises(ValueError, match="unknown"):
+        _fit_linear(inputs, labels, TrainOptions(epochs=1, **change))
 
 
 def test_fit_module_learns_a_separable_problem():
@@ -113,3 +170,78 @@ def test_data_without_a_train_split_is_refused(tmp_path, make_split):
     make_split(tmp_path / "val", {0: 1, 1: 1})
     with pytest.raises(ValueError, match="no train/ split"):
         train_model("rf", tmp_path, tmp_path / "m", progress=False)
+
+
+RECIPE = TrainOptions(
+    epochs=2,
+    trainable_from=16,
+    loss="grade-distance",
+    distance_weight=0.2,
+    weight_decay=0.01,
+    schedule="one-cycle",
+    class_weight="sqrt-balanced",
+    augment_views=1,
+    tta_flip=True,
+    calibrate=True,
+)
+
+
+@pytest.fixture(scope="module")
+def recipe_model(tiny_synthetic, fake_pretrained, tmp_path_factory):
+    """MobileNetV2 trained with every lever of the real-radiograph recipe switched on."""
+    out = tmp_path_factory.mktemp("recipe") / "model"
+    train_model(
+        "mobilenetv2", tiny_synthetic, out, RECIPE, fake_pretrained, progress=False
+    )
+    return out
+
+
+def test_recipe_card_records_options_and_calibration(recipe_model):
+    card = json.loads((recipe_model / "model.json").read_text())
+    assert TrainOptions(**card["options"]) == RECIPE
+    assert "features[:16] frozen" in card["architecture"]
+    calibration = card["calibration"]
+    assert calibration["split"] == "test" and calibration["temperature"] > 0
+    for key in ("ece_before", "ece_after", "ece_after_cross_fitted"):
+        assert 0 <= calibration[key] <= 1
+    assert card["hyperparameters"]["trainable_from_block"] == 16
+
+
+def test_recipe_model_reloads_with_its_split_and_temperature(recipe_model):
+    classifier, card = load_bundle(recipe_model)
+    assert classifier.options == RECIPE
+    assert classifier.temperature == card["calibration"]["temperature"]
+    assert len(classifier.network.trunk) == 16
+
+
+def test_recipe_model_reproduces_its_card_with_flip_averaging(
+    recipe_model, tiny_synthetic
+):
+    card = json.loads((recipe_model / "model.json").read_text())
+    reloaded = evaluate_model(recipe_model, tiny_synthetic / "test", progress=False)
+    assert reloaded["confusion_matrix"] == card["metrics"]["confusion_matrix"]
+    assert reloaded["ece"] == pytest.approx(card["metrics"]["ece"], abs=1e-6)
+
+
+def test_flip_averaging_makes_a_prediction_mirror_invariant(recipe_model):
+    classifier, _ = load_bundle(recipe_model)
+    pixels = torch.randint(0, 256, (3, 1, 224, 224), dtype=torch.uint8)
+    np.testing.assert_allclose(
+        classifier.predict_pixels(pixels),
+        classifier.predict_pixels(pixels.flip(-1)),
+        atol=1e-5,
+    )
+
+
+def test_random_forest_refuses_network_only_options():
+    with pytest.raises(ValueError, match="Random Forest"):
+        ForestClassifier(TrainOptions(augment_views=2))
+
+
+def test_card_names_the_data_set_and_licence_from_source_md(tmp_path):
+    (tmp_path / "SOURCE.md").write_text(
+        "# Knee X-rays\n\nSome citation.\n- Licence: CC BY 4.0 (https://x)\n"
+    )
+    record = dataset_record(tmp_path)
+    assert record["title"] == "Knee X-rays" and record["licence"] == "CC BY 4.0"
+    assert dataset_record(tmp_path / "elsewhere") is None

@@ -17,13 +17,15 @@ from torchvision.models import MobileNetV2
 from tqdm import tqdm
 
 from kneegrade_ml.grades import GRADES
-from kneegrade_ml.models.networks import TRAINABLE_FROM, KneeOACNN, MobileNetV2KL
+from kneegrade_ml.models.networks import KneeOACNN, MobileNetV2KL
 from kneegrade_ml.preprocess import GRAY_128, IMAGENET_RGB_224, InputSpec
+from kneegrade_ml.training.augment import augment_batch
 from kneegrade_ml.training.loop import (
     EpochLog,
     TrainOptions,
+    Views,
     fit_module,
-    predict_module,
+    module_logits,
 )
 
 TRUNK_CHUNK = 8
@@ -67,21 +69,80 @@ class KLClassifier(ABC):
     def hyperparameters(self) -> dict:
         """The settings that shaped the learning, for the model card."""
 
+    def encode_views(self, pixels: torch.Tensor, progress: bool = False) -> Any:
+        """Training data as ``fit`` reads it (the neural networks add augmented views)."""
+        return self.encode(pixels, progress)
+
     def predict_pixels(self, pixels: torch.Tensor) -> np.ndarray:
         """Probabilities (N, 5) straight from uint8 pixels."""
         return self.predict_proba(self.encode(pixels))
 
 
 class _TorchClassifier(KLClassifier):
-    """Shared save/load and hyper-parameters of the neural networks."""
+    """What the neural networks share: training on views, calibrated logits, flip averaging.
+
+    Subclasses set ``trained`` (the module ``fit`` trains on encoded data) and ``prepare``.
+    """
 
     weights_file = "model.pt"
     network: torch.nn.Module
+    trained: torch.nn.Module
+    temperature: float = 1.0
+    """Logits are divided by this before the softmax (1: uncalibrated; see calibration)."""
 
     def __init__(self, options: TrainOptions | None = None):
         """Seeds torch first, so the subclass's freshly initialised weights are reproducible."""
         super().__init__(options)
         torch.manual_seed(self.options.seed)
+
+    def prepare(self, encoded: torch.Tensor) -> torch.Tensor:
+        """A batch of encoded data as ``trained`` reads it."""
+        return encoded
+
+    def encode_views(self, pixels: torch.Tensor, progress: bool = False):
+        """The encoded images, plus ``augment_views`` seeded augmented copies as ``Views``."""
+        encoded = self.encode(pixels, progress)
+        if not self.options.augment_views:
+            return encoded
+        generator = torch.Generator().manual_seed(self.options.seed)
+        augmented = (
+            self.encode(augment_batch(pixels, generator), progress)
+            for _ in tqdm(
+                range(self.options.augment_views),
+                desc="augmented views",
+                leave=False,
+                disable=not progress,
+            )
+        )
+        return Views(torch.stack([encoded, *augmented]))
+
+    def fit(self, X, y, validation=None, progress=True) -> list[EpochLog]:
+        return fit_module(
+            self.trained,
+            X,
+            y,
+            self.options,
+            self.prepare,
+            validation,
+            self.kind,
+            progress,
+        )
+
+    def logits(self, X: torch.Tensor) -> torch.Tensor:
+        """Uncalibrated logits (N, 5) for encoded data."""
+        return module_logits(self.trained, X, self.prepare)
+
+    def predict_proba(self, X) -> np.ndarray:
+        return torch.softmax(self.logits(X) / self.temperature, dim=1).numpy()
+
+    def pixel_logits(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Logits from uint8 pixels, averaged with the mirror image's when ``tta_flip``."""
+        views = [pixels, pixels.flip(-1)] if self.options.tta_flip else [pixels]
+        return torch.stack([self.logits(self.encode(v)) for v in views]).mean(0)
+
+    def predict_pixels(self, pixels: torch.Tensor) -> np.ndarray:
+        logits = self.pixel_logits(pixels)
+        return torch.softmax(logits / self.temperature, dim=1).numpy()
 
     def save(self, path: Path) -> None:
         torch.save(self.network.state_dict(), path)
@@ -94,12 +155,17 @@ class _TorchClassifier(KLClassifier):
     def hyperparameters(self) -> dict:
         o = self.options
         return {
-            "optimizer": "Adam",
+            "optimizer": "AdamW" if o.weight_decay else "Adam",
             "learning_rate": o.learning_rate,
-            "loss": "cross-entropy",
+            "schedule": o.schedule,
+            "weight_decay": o.weight_decay,
+            "loss": o.loss,
+            "distance_weight": o.distance_weight,
             "class_weight": o.class_weight,
             "epochs": o.epochs,
             "batch_size": o.batch_size,
+            "augment_views": o.augment_views,
+            "tta_flip": o.tta_flip,
             "seed": o.seed,
         }
 
@@ -109,10 +175,14 @@ class MobileNetV2Classifier(_TorchClassifier):
 
     kind = "mobilenetv2"
     spec = IMAGENET_RGB_224
-    architecture = (
-        "torchvision mobilenet_v2, ImageNet weights; features[:14] frozen (eval mode), "
-        "features[14:] trained; classifier Dropout(0.5) -> Linear(1280, 5)"
-    )
+
+    @property
+    def architecture(self) -> str:
+        n = self.options.trainable_from
+        return (
+            f"torchvision mobilenet_v2, ImageNet weights; features[:{n}] frozen (eval "
+            f"mode), features[{n}:] trained; classifier Dropout(0.5) -> Linear(1280, 5)"
+        )
 
     def __init__(
         self, options: TrainOptions | None = None, backbone: MobileNetV2 | None = None
@@ -120,7 +190,8 @@ class MobileNetV2Classifier(_TorchClassifier):
         """Training needs an ImageNet ``backbone``; without one the weights are random, which
         suits loading a saved model only."""
         super().__init__(options)
-        self.network = MobileNetV2KL(backbone)
+        self.network = MobileNetV2KL(backbone, self.options.trainable_from)
+        self.trained = self.network.head
 
     def encode(self, pixels: torch.Tensor, progress: bool = False) -> torch.Tensor:
         chunks = []
@@ -135,23 +206,11 @@ class MobileNetV2Classifier(_TorchClassifier):
                 chunks.append(self.network.trunk(batch))
         return torch.cat(chunks)
 
-    def fit(self, X, y, validation=None, progress=True) -> list[EpochLog]:
-        return fit_module(
-            self.network.head,
-            X,
-            y,
-            self.options,
-            _identity,
-            validation,
-            self.kind,
-            progress,
-        )
-
-    def predict_proba(self, X) -> np.ndarray:
-        return predict_module(self.network.head, X, _identity)
-
     def hyperparameters(self) -> dict:
-        return {**super().hyperparameters(), "trainable_from_block": TRAINABLE_FROM}
+        return {
+            **super().hyperparameters(),
+            "trainable_from_block": self.options.trainable_from,
+        }
 
 
 class CNNClassifier(_TorchClassifier):
@@ -167,27 +226,15 @@ class CNNClassifier(_TorchClassifier):
     def __init__(self, options: TrainOptions | None = None):
         super().__init__(options)
         self.network = KneeOACNN().to(memory_format=torch.channels_last)
+        self.trained = self.network
 
     def encode(self, pixels: torch.Tensor, progress: bool = False) -> torch.Tensor:
         return pixels
 
-    def _prepare(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.spec.normalize(pixels).contiguous(memory_format=torch.channels_last)
-
-    def fit(self, X, y, validation=None, progress=True) -> list[EpochLog]:
-        return fit_module(
-            self.network,
-            X,
-            y,
-            self.options,
-            self._prepare,
-            validation,
-            self.kind,
-            progress,
+    def prepare(self, encoded: torch.Tensor) -> torch.Tensor:
+        return self.spec.normalize(encoded).contiguous(
+            memory_format=torch.channels_last
         )
-
-    def predict_proba(self, X) -> np.ndarray:
-        return predict_module(self.network, X, self._prepare)
 
 
 class ForestClassifier(KLClassifier):
@@ -202,6 +249,12 @@ class ForestClassifier(KLClassifier):
 
     def __init__(self, options: TrainOptions | None = None):
         super().__init__(options)
+        o = self.options
+        if o.augment_views or o.tta_flip or o.calibrate:
+            raise ValueError(
+                "augmented views, flip averaging and calibration are for the neural "
+                "networks; the Random Forest trains on the images as they are"
+            )
         self.model = RandomForestClassifier(
             n_estimators=self.options.n_estimators,
             criterion="gini",
@@ -240,10 +293,6 @@ class ForestClassifier(KLClassifier):
             "class_weight": o.class_weight,
             "seed": o.seed,
         }
-
-
-def _identity(x: torch.Tensor) -> torch.Tensor:
-    return x
 
 
 CLASSIFIERS: dict[str, type[KLClassifier]] = {

@@ -1,16 +1,18 @@
-"""The torch training loop shared by the neural networks: Adam, cross-entropy, seeded batches."""
+"""The torch training loop shared by the neural networks: options, loss, optimiser, seeded batches."""
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, cohen_kappa_score
 from torch import nn
 from tqdm import tqdm
 
 from kneegrade_ml.grades import GRADES
+from kneegrade_ml.models.networks import TRAINABLE_FROM
+from kneegrade_ml.training.losses import GradeDistanceLoss
 
 Prepare = Callable[[torch.Tensor], torch.Tensor]
 """Turns a stored batch (pixels or cached features) into what the module reads."""
@@ -18,14 +20,26 @@ Prepare = Callable[[torch.Tensor], torch.Tensor]
 
 @dataclass(frozen=True)
 class TrainOptions:
-    """Hyper-parameters; the defaults are the SPEC's (Adam 1e-4, 15 epochs, batch 32)."""
+    """Hyper-parameters; the defaults are the SPEC's (Adam 1e-4, 15 epochs, batch 32).
+
+    The fields after ``n_estimators`` are the real-radiograph recipe's levers (see ``recipes``);
+    their defaults leave the SPEC's training unchanged.
+    """
 
     epochs: int = 15
     batch_size: int = 32
     learning_rate: float = 1e-4
-    class_weight: str | None = None  # None, or "balanced" for imbalanced real data
+    class_weight: str | None = None  # None, "balanced", or "sqrt-balanced"
     seed: int = 0
     n_estimators: int = 100  # Random Forest only
+    trainable_from: int = TRAINABLE_FROM  # MobileNetV2: first trained block of features
+    loss: str = "cross-entropy"  # or "grade-distance" (see losses)
+    distance_weight: float = 0.0  # grade-distance loss only
+    weight_decay: float = 0.0  # decoupled (AdamW); 0 is plain Adam
+    schedule: str = "constant"  # or "one-cycle": warm up, then anneal the learning rate
+    augment_views: int = 0  # augmented copies of each training image (see augment)
+    tta_flip: bool = False  # predict on the image and its mirror, average the logits
+    calibrate: bool = False  # fit a temperature on the held-out split (see calibration)
 
 
 SPEC_OPTIONS = TrainOptions()
@@ -60,22 +74,77 @@ def balanced_class_weights(labels: torch.Tensor) -> torch.Tensor:
     return torch.where(counts > 0, weights, torch.zeros_like(weights))
 
 
-def predict_module(
+def class_weights(labels: torch.Tensor, scheme: str | None) -> torch.Tensor | None:
+    """Per-grade loss weights: none, "balanced", or its square root (a milder correction)."""
+    if scheme is None:
+        return None
+    if scheme == "balanced":
+        return balanced_class_weights(labels)
+    if scheme == "sqrt-balanced":
+        return balanced_class_weights(labels).sqrt()
+    raise ValueError(f"unknown class weighting {scheme!r}")
+
+
+def build_loss(options: TrainOptions, labels: torch.Tensor) -> nn.Module:
+    """The training loss ``options`` name, weighted per grade as they say."""
+    weight = class_weights(labels, options.class_weight)
+    if options.loss == "cross-entropy":
+        return nn.CrossEntropyLoss(weight=weight)
+    if options.loss == "grade-distance":
+        return GradeDistanceLoss(options.distance_weight, weight)
+    raise ValueError(f"unknown loss {options.loss!r}")
+
+
+def build_optimizer(
+    parameters: list[nn.Parameter], options: TrainOptions, steps: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler | None]:
+    """Adam (decoupled weight decay when asked) and, for "one-cycle", its per-step schedule."""
+    optimizer = torch.optim.AdamW(
+        parameters, lr=options.learning_rate, weight_decay=options.weight_decay
+    )
+    if options.schedule == "constant":
+        return optimizer, None
+    if options.schedule == "one-cycle":
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=options.learning_rate, total_steps=steps, pct_start=0.15
+        )
+        return optimizer, scheduler
+    raise ValueError(f"unknown learning-rate schedule {options.schedule!r}")
+
+
+@dataclass(frozen=True)
+class Views:
+    """Training samples seen several ways, stacked (views, N, ...): the original and augmented copies.
+
+    Each epoch draws one view per sample, so augmentation costs one encoding per view rather than
+    one per epoch (MobileNetV2's frozen trunk runs once per view).
+    """
+
+    stacked: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.stacked.shape[1]
+
+    def draw(self, generator: torch.Generator) -> torch.Tensor:
+        """Which view each sample shows this epoch."""
+        return torch.randint(len(self.stacked), (len(self),), generator=generator)
+
+
+def module_logits(
     module: nn.Module, inputs: torch.Tensor, prepare: Prepare, batch_size: int = 64
-) -> np.ndarray:
-    """Softmax probabilities (n, 5) of ``module`` in eval mode."""
+) -> torch.Tensor:
+    """Logits (n, 5) of ``module`` in eval mode."""
     module.eval()
     outputs = []
     with torch.inference_mode():
         for start in range(0, len(inputs), batch_size):
-            logits = module(prepare(inputs[start : start + batch_size]))
-            outputs.append(torch.softmax(logits, dim=1))
-    return torch.cat(outputs).numpy()
+            outputs.append(module(prepare(inputs[start : start + batch_size])))
+    return torch.cat(outputs)
 
 
 def fit_module(
     module: nn.Module,
-    inputs: torch.Tensor,
+    inputs: torch.Tensor | Views,
     labels: torch.Tensor,
     options: TrainOptions,
     prepare: Prepare,
@@ -86,17 +155,20 @@ def fit_module(
     """Train the module's trainable parameters in place; return the per-epoch figures."""
     torch.manual_seed(options.seed)
     order_rng = torch.Generator().manual_seed(options.seed)
+    view_rng = torch.Generator().manual_seed(options.seed + 1)
+    views = inputs if isinstance(inputs, Views) else Views(inputs[None])
     trainable = [p for p in module.parameters() if p.requires_grad]
-    optimizer = torch.optim.Adam(trainable, lr=options.learning_rate)
-    weight = (
-        balanced_class_weights(labels) if options.class_weight == "balanced" else None
+    steps_per_epoch = math.ceil(len(labels) / options.batch_size)
+    optimizer, scheduler = build_optimizer(
+        trainable, options, options.epochs * steps_per_epoch
     )
-    loss_fn = nn.CrossEntropyLoss(weight=weight)
+    loss_fn = build_loss(options, labels)
     logs = []
     for epoch in range(1, options.epochs + 1):
         start = time.perf_counter()
         module.train()
         order = torch.randperm(len(labels), generator=order_rng)
+        shown = views.draw(view_rng)
         total_loss, correct = 0.0, 0
         bar = tqdm(
             total=len(labels),
@@ -106,11 +178,13 @@ def fit_module(
         )
         for first in range(0, len(labels), options.batch_size):
             batch = order[first : first + options.batch_size]
-            logits = module(prepare(inputs[batch]))
+            logits = module(prepare(views.stacked[shown[batch], batch]))
             loss = loss_fn(logits, labels[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             total_loss += loss.item() * len(batch)
             correct += (logits.argmax(1) == labels[batch]).sum().item()
             bar.update(len(batch))
@@ -118,7 +192,7 @@ def fit_module(
         val_accuracy = val_qwk = None
         if validation is not None:
             val_inputs, val_labels = validation
-            predicted = predict_module(module, val_inputs, prepare).argmax(1)
+            predicted = module_logits(module, val_inputs, prepare).argmax(1)
             val_accuracy = float(accuracy_score(val_labels, predicted))
             val_qwk = float(
                 cohen_kappa_score(

@@ -1,6 +1,7 @@
 """``kneegrade train``: fit one model kind on a data set folder and write its model directory."""
 
 import hashlib
+import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,12 +18,15 @@ from kneegrade_ml.models.classifiers import (
 )
 from kneegrade_ml.models.networks import imagenet_mobilenet_v2
 from kneegrade_ml.runtime import configure_cpu
+from kneegrade_ml.training.calibration import calibrate
 from kneegrade_ml.training.loop import SPEC_OPTIONS, TrainOptions
 
+SOURCE_FILE = "SOURCE.md"
 HELD_OUT_SPLITS = ("val", "test")
 """The first of these present is the held-out split: shown each epoch, reported in the card.
 
-It never steers training (no early stopping or model selection), so reporting on it stays fair.
+It never steers training (no early stopping or model selection), so reporting on it stays fair;
+only a calibration temperature, which cannot change any grade, is fitted on it when asked.
 """
 
 
@@ -45,6 +49,28 @@ def _pretrained_record(pretrained: Path | None) -> dict:
         return {"source": "torchvision MobileNet_V2_Weights.IMAGENET1K_V1"}
     digest = hashlib.sha256(Path(pretrained).read_bytes()).hexdigest()
     return {"source": str(pretrained), "sha256": digest}
+
+
+def dataset_record(data: Path) -> dict | None:
+    """Title and licence from the data set's SOURCE.md (as ``fetch-data`` writes), if any."""
+    source = Path(data) / SOURCE_FILE
+    if not source.is_file():
+        return None
+    text = source.read_text(errors="replace")
+    title = next(
+        (
+            line.lstrip("# ").strip()
+            for line in text.splitlines()
+            if line.startswith("#")
+        ),
+        None,
+    )
+    licence = re.search(r"Licen[cs]e:\s*(.+?)(?:\s*\(|;|\.\s|\n|$)", text)
+    return {
+        "title": title,
+        "licence": licence.group(1).strip() if licence else None,
+        "source_file": str(source.resolve()),
+    }
 
 
 def file_list_sha256(samples: Sequence[Sample]) -> str:
@@ -72,7 +98,7 @@ def train_model(
     start = time.perf_counter()
     classifier = build_classifier(kind, options, pretrained)
     pixels, grades = load_pixels(splits["train"], classifier.spec, progress=progress)
-    X = classifier.encode(pixels, progress=progress)
+    X = classifier.encode_views(pixels, progress=progress)
     validation = None
     if held_out:
         val_pixels, val_grades = load_pixels(
@@ -80,15 +106,17 @@ def train_model(
         )
         validation = (classifier.encode(val_pixels, progress=progress), val_grades)
     history = classifier.fit(X, grades, validation, progress=progress)
-    seconds = time.perf_counter() - start
-    metrics = None
+    metrics = calibration = None
     if validation:
-        metrics = {
-            "split": held_out,
-            **compute_metrics(
-                validation[1].numpy(), classifier.predict_proba(validation[0])
-            ),
-        }
+        labels = val_grades.numpy()
+        if options.calibrate:
+            logits = classifier.pixel_logits(val_pixels).numpy()
+            fitted = calibrate(logits, labels, options.seed)
+            classifier.temperature = fitted.temperature
+            calibration = fitted.to_dict(held_out)
+        probabilities = classifier.predict_pixels(val_pixels)
+        metrics = {"split": held_out, **compute_metrics(labels, probabilities)}
+    seconds = time.perf_counter() - start
     used = {
         "train": splits["train"],
         **({held_out: splits[held_out]} if held_out else {}),
@@ -96,6 +124,7 @@ def train_model(
     card = {
         "training": {
             "data": str(Path(data).resolve()),
+            "dataset": dataset_record(data),
             "counts": {name: count_by_grade(s) for name, s in used.items()},
             "file_list_sha256": {name: file_list_sha256(s) for name, s in used.items()},
             "pretrained": _pretrained_record(pretrained)
@@ -105,5 +134,6 @@ def train_model(
             "history": [log.to_dict() for log in history],
         },
         "metrics": metrics,
+        **({"calibration": calibration} if calibration else {}),
     }
     return save_bundle(classifier, out, card)

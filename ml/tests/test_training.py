@@ -9,7 +9,7 @@ from torch import nn
 
 from kneegrade_ml.bundle import load_bundle
 from kneegrade_ml.evaluation.evaluate import evaluate_model
-from kneegrade_ml.models.classifiers import ForestClassifier
+from kneegrade_ml.models.classifiers import CNNClassifier, ForestClassifier
 from kneegrade_ml.models.networks import PretrainedWeightsError
 from kneegrade_ml.training import train as train_module
 from kneegrade_ml.training.loop import (
@@ -245,3 +245,29 @@ def test_card_names_the_data_set_and_licence_from_source_md(tmp_path):
     record = dataset_record(tmp_path)
     assert record["title"] == "Knee X-rays" and record["licence"] == "CC BY 4.0"
     assert dataset_record(tmp_path / "elsewhere") is None
+
+
+def test_online_augmentation_trains_on_pixels_and_keeps_the_trunk(
+    tiny_synthetic, fake_pretrained, tmp_path
+):
+    options = TrainOptions(
+        epochs=1, trainable_from=16, augment_online=True, tta_flip=True
+    )
+    card = train_model(
+        "mobilenetv2", tiny_synthetic, tmp_path / "m", options, fake_pretrained, False
+    )
+    saved = torch.load(tmp_path / "m" / "model.pt", weights_only=True)
+    pretrained = torch.load(fake_pretrained, weights_only=True)
+    torch.testing.assert_close(
+        saved["trunk.15.conv.0.0.weight"], pretrained["features.15.conv.0.0.weight"]
+    )
+    assert not torch.equal(
+        saved["head.0.16.conv.0.0.weight"], pretrained["features.16.conv.0.0.weight"]
+    )
+    reloaded = evaluate_model(tmp_path / "m", tiny_synthetic / "test", progress=False)
+    assert reloaded["confusion_matrix"] == card["metrics"]["confusion_matrix"]
+
+
+def test_views_and_online_augmentation_exclude_each_other():
+    with pytest.raises(ValueError, match="not both"):
+        CNNClassifier(TrainOptions(augment_views=1, augment_online=True))

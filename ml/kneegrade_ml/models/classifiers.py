@@ -6,6 +6,7 @@ reuse the expensive part: MobileNetV2's frozen trunk runs once per image, not on
 """
 
 from abc import ABC, abstractmethod
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -93,6 +94,8 @@ class _TorchClassifier(KLClassifier):
     def __init__(self, options: TrainOptions | None = None):
         """Seeds torch first, so the subclass's freshly initialised weights are reproducible."""
         super().__init__(options)
+        if self.options.augment_views and self.options.augment_online:
+            raise ValueError("choose augmented views or online augmentation, not both")
         torch.manual_seed(self.options.seed)
 
     def prepare(self, encoded: torch.Tensor) -> torch.Tensor:
@@ -117,6 +120,10 @@ class _TorchClassifier(KLClassifier):
         return Views(torch.stack([encoded, *augmented]))
 
     def fit(self, X, y, validation=None, progress=True) -> list[EpochLog]:
+        augment = None
+        if self.options.augment_online:
+            generator = torch.Generator().manual_seed(self.options.seed)
+            augment = partial(augment_batch, generator=generator)
         return fit_module(
             self.trained,
             X,
@@ -126,6 +133,7 @@ class _TorchClassifier(KLClassifier):
             validation,
             self.kind,
             progress,
+            augment,
         )
 
     def logits(self, X: torch.Tensor) -> torch.Tensor:
@@ -165,6 +173,7 @@ class _TorchClassifier(KLClassifier):
             "epochs": o.epochs,
             "batch_size": o.batch_size,
             "augment_views": o.augment_views,
+            "augment_online": o.augment_online,
             "tta_flip": o.tta_flip,
             "seed": o.seed,
         }
@@ -191,9 +200,15 @@ class MobileNetV2Classifier(_TorchClassifier):
         suits loading a saved model only."""
         super().__init__(options)
         self.network = MobileNetV2KL(backbone, self.options.trainable_from)
-        self.trained = self.network.head
+        self.trained = (
+            self.network if self.options.augment_online else self.network.head
+        )
 
     def encode(self, pixels: torch.Tensor, progress: bool = False) -> torch.Tensor:
+        """The frozen trunk's output, computed once; just the pixels when every epoch
+        augments afresh (the trunk then runs in each step, still frozen)."""
+        if self.options.augment_online:
+            return pixels
         chunks = []
         with torch.inference_mode():
             for start in tqdm(
@@ -205,6 +220,11 @@ class MobileNetV2Classifier(_TorchClassifier):
                 batch = self.spec.normalize(pixels[start : start + TRUNK_CHUNK])
                 chunks.append(self.network.trunk(batch))
         return torch.cat(chunks)
+
+    def prepare(self, encoded: torch.Tensor) -> torch.Tensor:
+        if self.options.augment_online:
+            return self.spec.normalize(encoded)
+        return encoded
 
     def hyperparameters(self) -> dict:
         return {
@@ -250,7 +270,7 @@ class ForestClassifier(KLClassifier):
     def __init__(self, options: TrainOptions | None = None):
         super().__init__(options)
         o = self.options
-        if o.augment_views or o.tta_flip or o.calibrate:
+        if o.augment_views or o.augment_online or o.tta_flip or o.calibrate:
             raise ValueError(
                 "augmented views, flip averaging and calibration are for the neural "
                 "networks; the Random Forest trains on the images as they are"

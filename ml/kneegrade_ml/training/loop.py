@@ -37,7 +37,8 @@ class TrainOptions:
     distance_weight: float = 0.0  # grade-distance loss only
     weight_decay: float = 0.0  # decoupled (AdamW); 0 is plain Adam
     schedule: str = "constant"  # or "one-cycle": warm up, then anneal the learning rate
-    augment_views: int = 0  # augmented copies of each training image (see augment)
+    augment_views: int = 0  # augmented copies of each training image, encoded once
+    augment_online: bool = False  # a fresh augmentation of every image in every epoch
     tta_flip: bool = False  # predict on the image and its mirror, average the logits
     calibrate: bool = False  # fit a temperature on the held-out split (see calibration)
 
@@ -151,8 +152,12 @@ def fit_module(
     validation: tuple[torch.Tensor, torch.Tensor] | None = None,
     desc: str = "train",
     progress: bool = True,
+    augment: Prepare | None = None,
 ) -> list[EpochLog]:
-    """Train the module's trainable parameters in place; return the per-epoch figures."""
+    """Train the module's trainable parameters in place; return the per-epoch figures.
+
+    ``augment``, when given, redraws each training batch (raw pixels) before ``prepare``.
+    """
     torch.manual_seed(options.seed)
     order_rng = torch.Generator().manual_seed(options.seed)
     view_rng = torch.Generator().manual_seed(options.seed + 1)
@@ -178,7 +183,10 @@ def fit_module(
         )
         for first in range(0, len(labels), options.batch_size):
             batch = order[first : first + options.batch_size]
-            logits = module(prepare(views.stacked[shown[batch], batch]))
+            inputs_batch = views.stacked[shown[batch], batch]
+            if augment is not None:
+                inputs_batch = augment(inputs_batch)
+            logits = module(prepare(inputs_batch))
             loss = loss_fn(logits, labels[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()

@@ -16,6 +16,8 @@ endif
 KNEEGRADE_REAL_DATA ?= $(wildcard ../shared/data/knee-kl-chen2018)
 DATA ?= $(KNEEGRADE_REAL_DATA)
 REAL_MODELS ?= $(ARTIFACTS)/models-real
+# The model directories `make run` serves: `make run MODELS=$(REAL_MODELS)` serves the real one.
+MODELS ?= $(or $(KNEEGRADE_MODELS_DIR),$(ARTIFACTS)/models)
 
 .PHONY: setup test lint format synth pipeline train-real bench run clean
 
@@ -46,7 +48,7 @@ synth: setup
 pipeline: setup
 	$(BIN)/kneegrade pipeline --root $(ARTIFACTS) --seed $(SEED)
 
-# MobileNetV2 with the real-radiograph recipe; serve it with KNEEGRADE_MODELS_DIR=$(REAL_MODELS).
+# MobileNetV2 with the real-radiograph recipe; serve it with `make run MODELS=$(REAL_MODELS)`.
 train-real: setup
 	@test -n "$(DATA)" || { echo "set DATA=<folder with train/ and val/> (or KNEEGRADE_REAL_DATA); kneegrade fetch-data chen2018 --out DIR gets one"; exit 2; }
 	$(BIN)/kneegrade train --model mobilenetv2 --recipe real --data "$(DATA)" --out $(REAL_MODELS)/mobilenetv2
@@ -55,11 +57,12 @@ bench: setup
 	$(BIN)/python bench/bench_synth.py
 	$(BIN)/python bench/bench_training.py
 
-# Build the default models when there are none, then serve the SPA, the API (/api) and the docs
-# (/docs) on port 5011; the database is migrated as the server starts.
+# Serve the SPA, the API (/api) and the docs (/docs) on port 5011, with the models in MODELS
+# (building the default ones first when there are none); the database is migrated at start.
 run: setup
-	test -f $(ARTIFACTS)/results/comparison.json || $(MAKE) pipeline
-	KNEEGRADE_MODELS_DIR="$${KNEEGRADE_MODELS_DIR:-$(ARTIFACTS)/models}" \
+	@if [ "$(MODELS)" = "$(ARTIFACTS)/models" ] && [ ! -f $(ARTIFACTS)/results/comparison.json ]; \
+	then $(MAKE) pipeline; fi
+	KNEEGRADE_MODELS_DIR="$(MODELS)" \
 	KNEEGRADE_SAMPLES_DIR="$${KNEEGRADE_SAMPLES_DIR:-$(ARTIFACTS)/synthetic/samples}" \
 	exec $(BIN)/uvicorn kneegrade_api.main:app --host 0.0.0.0 --port 5011
 

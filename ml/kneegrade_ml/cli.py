@@ -217,6 +217,11 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         "--augment-views", type=int, help="augmented copies of each training image"
     )
     parser.add_argument(
+        "--augment-online",
+        action=argparse.BooleanOptionalAction,
+        help="redraw the augmentation of every batch (trains on pixels; slower)",
+    )
+    parser.add_argument(
         "--tta-flip",
         action=argparse.BooleanOptionalAction,
         help="average the logits of the image and its mirror",

@@ -84,3 +84,9 @@ def test_without_weights_or_internet_training_stops_with_a_clear_message(monkeyp
 
 def test_every_model_kind_has_a_display_name():
     assert set(MODEL_NAMES) == set(CLASSIFIERS) and DEFAULT_MODEL in CLASSIFIERS
+
+
+@pytest.mark.parametrize("block", [-1, 19])
+def test_trainable_from_must_name_a_block(block):
+    with pytest.raises(ValueError, match="trainable_from"):
+        MobileNetV2KL(trainable_from=block)

@@ -30,6 +30,11 @@ class MobileNetV2KL(nn.Module):
     ):
         super().__init__()
         backbone = backbone if backbone is not None else mobilenet_v2()
+        if not 0 <= trainable_from < len(backbone.features):
+            raise ValueError(
+                f"trainable_from must be a block of features, 0-"
+                f"{len(backbone.features) - 1}, got {trainable_from}"
+            )
         self.trunk = backbone.features[:trainable_from]
         self.head = nn.Sequential(
             backbone.features[trainable_from:],

@@ -21,6 +21,7 @@ from kneegrade_ml.grades import GRADES
 from kneegrade_ml.models.networks import KneeOACNN, MobileNetV2KL
 from kneegrade_ml.preprocess import GRAY_128, IMAGENET_RGB_224, InputSpec
 from kneegrade_ml.training.augment import augment_batch
+from kneegrade_ml.training.calibration import softmax_with_temperature
 from kneegrade_ml.training.loop import (
     EpochLog,
     TrainOptions,
@@ -141,7 +142,7 @@ class _TorchClassifier(KLClassifier):
         return module_logits(self.trained, X, self.prepare)
 
     def predict_proba(self, X) -> np.ndarray:
-        return torch.softmax(self.logits(X) / self.temperature, dim=1).numpy()
+        return softmax_with_temperature(self.logits(X).numpy(), self.temperature)
 
     def pixel_logits(self, pixels: torch.Tensor) -> torch.Tensor:
         """Logits from uint8 pixels, averaged with the mirror image's when ``tta_flip``."""
@@ -149,8 +150,8 @@ class _TorchClassifier(KLClassifier):
         return torch.stack([self.logits(self.encode(v)) for v in views]).mean(0)
 
     def predict_pixels(self, pixels: torch.Tensor) -> np.ndarray:
-        logits = self.pixel_logits(pixels)
-        return torch.softmax(logits / self.temperature, dim=1).numpy()
+        logits = self.pixel_logits(pixels).numpy()
+        return softmax_with_temperature(logits, self.temperature)
 
     def save(self, path: Path) -> None:
         torch.save(self.network.state_dict(), path)

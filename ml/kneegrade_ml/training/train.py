@@ -18,7 +18,7 @@ from kneegrade_ml.models.classifiers import (
 )
 from kneegrade_ml.models.networks import imagenet_mobilenet_v2
 from kneegrade_ml.runtime import configure_cpu
-from kneegrade_ml.training.calibration import calibrate
+from kneegrade_ml.training.calibration import calibrate, softmax_with_temperature
 from kneegrade_ml.training.loop import SPEC_OPTIONS, TrainOptions
 
 SOURCE_FILE = "SOURCE.md"
@@ -114,7 +114,9 @@ def train_model(
             fitted = calibrate(logits, labels, options.seed)
             classifier.temperature = fitted.temperature
             calibration = fitted.to_dict(held_out)
-        probabilities = classifier.predict_pixels(val_pixels)
+            probabilities = softmax_with_temperature(logits, fitted.temperature)
+        else:
+            probabilities = classifier.predict_pixels(val_pixels)
         metrics = {"split": held_out, **compute_metrics(labels, probabilities)}
     seconds = time.perf_counter() - start
     used = {

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from kneegrade_ml.data.dicom import DicomError, is_dicom, read_dicom
 from kneegrade_ml.data.errors import DatasetError
 
 MAX_PIXELS = 64_000_000
@@ -20,10 +21,14 @@ _WIDE_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N", "I", "F"})
 def read_image(source: Path | str | bytes) -> Image.Image:
     """Load an image as 8-bit grayscale ("L"); 16/32-bit and float images are rescaled, not clipped.
 
+    DICOM files, recognised by content rather than name, go through ``read_dicom``.
     Raises DatasetError naming the path (or ``<bytes>``) for unreadable, corrupt or oversized images.
     """
     label = "<bytes>" if isinstance(source, bytes) else str(source)
     try:
+        if _is_dicom_source(source):
+            data = source if isinstance(source, bytes) else Path(source).read_bytes()
+            return read_dicom(data, MAX_PIXELS)
         with warnings.catch_warnings():
             # Our own MAX_PIXELS check decides; Pillow's global bomb warning would only be noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -37,10 +42,21 @@ def read_image(source: Path | str | bytes) -> Image.Image:
                     )
                 im.load()
                 return _to_gray8(im)
+    # Keep the subclass, so callers can still tell unsupported from corrupt or too large.
+    except DicomError as err:
+        raise type(err)(f"cannot read image {label}: {err}") from err
     except DatasetError:
         raise
     except Exception as err:  # Pillow raises OSError, ValueError, SyntaxError, ...
         raise DatasetError(f"cannot read image {label}: {err}") from err
+
+
+def _is_dicom_source(source: Path | str | bytes) -> bool:
+    """Sniff the DICOM magic; only its first 132 bytes are read from a file."""
+    if isinstance(source, bytes):
+        return is_dicom(source)
+    with open(source, "rb") as file:
+        return is_dicom(file.read(132))
 
 
 def _to_gray8(im: Image.Image) -> Image.Image:

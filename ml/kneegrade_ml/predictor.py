@@ -1,7 +1,7 @@
 """The inference interface the API calls: load a model directory once, grade images.
 
 Routes never touch torch or scikit-learn: they hand over bytes, a path or a PIL image and get
-back the five probabilities, the grade and its name.
+back the five probabilities, the grade and its name, and on request a heatmap.
 """
 
 from collections.abc import Sequence
@@ -51,10 +51,7 @@ class Predictor:
 
     def pixels(self, images: Sequence[ImageSource]) -> torch.Tensor:
         """Decode (if needed) and resize images to the model's uint8 input batch."""
-        decoded = [
-            im if isinstance(im, Image.Image) else read_image(im) for im in images
-        ]
-        return self.classifier.spec.resize_all(decoded)
+        return self.classifier.spec.resize_all([_decode(im) for im in images])
 
     def predict_proba(self, images: Sequence[ImageSource]) -> np.ndarray:
         """Probabilities (N, 5) for a batch of images."""
@@ -65,3 +62,19 @@ class Predictor:
 
     def predict(self, image: ImageSource) -> Prediction:
         return self.predict_batch([image])[0]
+
+    def explain(self, image: ImageSource, grade: int | None = None) -> np.ndarray:
+        """A heatmap (height, width) in [0, 1] over the image: where the model looked for ``grade``.
+
+        Pass the prediction's grade (``predict`` may average the mirror image in); by default the
+        top grade of the image alone. The Random Forest's map is its pixel importances.
+        Grad-CAM is imported here, on first use: it pulls in pyplot, about 1 s.
+        """
+        from kneegrade_ml.explain import heatmaps
+
+        return heatmaps.explain(self.classifier, _decode(image), grade)
+
+
+def _decode(image: ImageSource) -> Image.Image:
+    """A PIL image as given, anything else decoded to 8-bit grayscale."""
+    return image if isinstance(image, Image.Image) else read_image(image)

@@ -1,0 +1,356 @@
+"""A one-page A4 PDF of one prediction, to print or attach to a patient record."""
+
+import io
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from PIL import Image
+from reportlab.lib.colors import HexColor
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+
+from kneegrade_ml.grades import GRADE_NAMES, grade_name
+from kneegrade_ml.synth.params import sample_params
+from kneegrade_ml.synth.render import render_knee
+
+TITLE = "KneeGrade: knee osteoarthritis grading report"
+NOTICE = "Not for diagnostic use without clinician review."
+GRADE_COLOURS = tuple(
+    HexColor(c) for c in ("#22c55e", "#a3e635", "#facc15", "#fb923c", "#f87171")
+)
+"""The product's KL colours, as --kg-grade-N in frontend/css/app.css."""
+
+INK = HexColor("#0a0a1a")
+MUTED = HexColor("#4b5563")
+RULE = HexColor("#d1d5db")
+TRACK = HexColor("#e5e7eb")
+AMBER_FILL, AMBER_EDGE, AMBER_INK = (
+    HexColor(c) for c in ("#fef3c7", "#f59e0b", "#78350f")
+)
+FONT, BOLD = "Helvetica", "Helvetica-Bold"
+
+PAGE_W, PAGE_H = A4
+MARGIN = 42.0
+WIDTH = PAGE_W - 2 * MARGIN
+IMAGE_BOX = 246.0
+IMAGE_GAP = 18.0
+MAX_IMAGE_PIXELS = 1200
+"""Longest side embedded: about 300 dpi at the printed size, so big uploads stay small PDFs."""
+JPEG_QUALITY = 90
+"""Pictures go in as JPEG: a seventh of the size of lossless pixels, no visible loss on paper."""
+
+
+@dataclass(frozen=True)
+class ReportContent:
+    """Everything the report shows, gathered by the caller so rendering needs no database."""
+
+    prediction_id: int
+    grade: int
+    probabilities: Sequence[float]
+    """The five probabilities, indexed by grade."""
+    confidence: float
+    review_recommended: bool
+    review_reason: str | None
+    model_name: str
+    model_version: str
+    original_filename: str
+    graded_at: datetime
+    """Timezone-aware; printed in UTC."""
+    image_png: bytes
+    """The X-ray as a PNG (8-bit grayscale or RGB), any size."""
+    heatmap_png: bytes | None
+    """The heatmap overlay as a PNG, or None when the model gives none."""
+    heatmap_caption: str = "Model attention (heatmap)"
+
+    def __post_init__(self) -> None:
+        grade_name(self.grade)  # raises on a grade outside 0-4
+        if len(self.probabilities) != len(GRADE_NAMES):
+            raise ValueError(f"need {len(GRADE_NAMES)} probabilities, one per grade")
+        if self.graded_at.tzinfo is None:
+            raise ValueError("graded_at must be timezone-aware")
+
+
+def render_report(content: ReportContent) -> bytes:
+    """The report as PDF bytes: one A4 page, built-in Helvetica only, so no font files are needed."""
+    buffer = io.BytesIO()
+    pdf = Canvas(buffer, pagesize=A4, pageCompression=1)
+    pdf.setTitle(f"KneeGrade report: scan #{content.prediction_id}")
+    pdf.setAuthor("KneeGrade")
+    pdf.setCreator("KneeGrade")
+    pdf.setSubject(
+        f"Knee osteoarthritis grading: KL {content.grade} {grade_name(content.grade)}"
+    )
+    y = PAGE_H - MARGIN
+    y = _header(pdf, content, y)
+    y = _images(pdf, content, y - 16)
+    y = _result(pdf, content, y - 20)
+    y = _bars(pdf, content, y - 18)
+    y = _review(pdf, content, y - 16)
+    _details(pdf, content, y - 18)
+    _notice(pdf)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def example_content() -> ReportContent:
+    """A realistic KL 3 report (synthetic knee, made-up heatmap), for docs and a look at the layout."""
+    rng = np.random.default_rng(7)
+    xray = Image.fromarray(render_knee(sample_params(3, rng), rng)).resize(
+        (448, 448), Image.Resampling.BICUBIC
+    )
+    heat = _blob(xray.size)[..., None]
+    hot = np.clip(heat * 3 - np.array([0.0, 1.0, 2.0]), 0, 1)  # black-red-yellow-white
+    gray = np.asarray(xray.convert("RGB"), dtype=np.float32) / 255
+    overlay = gray * (1 - 0.6 * heat) + hot * 0.6 * heat
+    return ReportContent(
+        prediction_id=1042,
+        grade=3,
+        probabilities=(0.012, 0.048, 0.327, 0.561, 0.052),
+        confidence=0.561,
+        review_recommended=True,
+        review_reason="Probability split between Mild and Moderate"
+        " — consider specialist review.",
+        model_name="MobileNetV2",
+        model_version="2026-11-27T02:09:36+00:00",
+        original_filename="knee_AP_left_2026-11-30.png",
+        graded_at=datetime(2026, 11, 30, 9, 41, 17, tzinfo=UTC),
+        image_png=_png(xray),
+        heatmap_png=_png(Image.fromarray(np.uint8(overlay * 255))),
+        heatmap_caption="Grad-CAM heatmap",
+    )
+
+
+def _blob(size: tuple[int, int]) -> np.ndarray:
+    """A soft 0-1 spot on the joint space, standing in for a Grad-CAM map."""
+    w, h = size
+    x, y = np.meshgrid(np.arange(w) / w, np.arange(h) / h)
+    return np.exp(-(((x - 0.42) / 0.14) ** 2 + ((y - 0.52) / 0.09) ** 2))
+
+
+def _png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def _pdf_text(text: str) -> str:
+    """What Helvetica (WinAnsi) can show: accents folded to base letters, the rest as "?"."""
+    shown = []
+    for ch in text:
+        if unicodedata.category(ch)[0] == "C":
+            continue
+        try:
+            ch.encode("cp1252")
+            shown.append(ch)
+        except UnicodeEncodeError:
+            base = unicodedata.normalize("NFKD", ch).encode("cp1252", "ignore")
+            shown.append(base.decode("cp1252") or "?")
+    return "".join(shown)
+
+
+def _fits(text: str, font: str, size: float, width: float) -> bool:
+    return stringWidth(text, font, size) <= width
+
+
+def _wrap(text: str, font: str, size: float, width: float, max_lines: int) -> list[str]:
+    """Lines of at most ``width``, breaking long words anywhere and ending in "…" when cut short."""
+    lines: list[str] = []
+    line = ""
+    for word in _pdf_text(text).split(" "):
+        joined = f"{line} {word}" if line else word
+        if _fits(joined, font, size, width):
+            line = joined
+            continue
+        if line:
+            lines.append(line)
+        line = word
+        while not _fits(line, font, size, width):
+            cut = 1
+            while _fits(line[: cut + 1], font, size, width):
+                cut += 1
+            lines.append(line[:cut])
+            line = line[cut:]
+    lines.append(line)
+    if len(lines) > max_lines:
+        last = lines[max_lines - 1]
+        while last and not _fits(last + "…", font, size, width):
+            last = last[:-1]
+        lines = [*lines[: max_lines - 1], last + "…"]
+    return lines
+
+
+def _header(pdf: Canvas, content: ReportContent, top: float) -> float:
+    pdf.setFillColor(INK)
+    pdf.setFont(BOLD, 16)
+    pdf.drawString(MARGIN, top - 16, TITLE)
+    pdf.setFont(FONT, 10)
+    pdf.setFillColor(MUTED)
+    pdf.drawRightString(MARGIN + WIDTH, top - 15, f"Scan #{content.prediction_id}")
+    pdf.setStrokeColor(RULE)
+    pdf.setLineWidth(0.75)
+    pdf.line(MARGIN, top - 26, MARGIN + WIDTH, top - 26)
+    return top - 26
+
+
+def _images(pdf: Canvas, content: ReportContent, top: float) -> float:
+    """The X-ray and the heatmap side by side in equal boxes, or a placeholder for the heatmap."""
+    left = MARGIN + (WIDTH - 2 * IMAGE_BOX - IMAGE_GAP) / 2
+    right = left + IMAGE_BOX + IMAGE_GAP
+    bottom = top - IMAGE_BOX
+    _image_box(pdf, content.image_png, left, bottom, "X-ray")
+    if content.heatmap_png is None:
+        pdf.setStrokeColor(RULE)
+        pdf.setDash(4, 3)
+        pdf.rect(right, bottom, IMAGE_BOX, IMAGE_BOX)
+        pdf.setDash()
+        pdf.setFont(FONT, 10)
+        pdf.setFillColor(MUTED)
+        pdf.drawCentredString(
+            right + IMAGE_BOX / 2, bottom + IMAGE_BOX / 2, "No heatmap for this scan"
+        )
+    else:
+        caption = content.heatmap_caption
+        _image_box(pdf, content.heatmap_png, right, bottom, caption)
+    return bottom - 16
+
+
+def _image_box(pdf: Canvas, png: bytes, x: float, y: float, caption: str) -> None:
+    """One picture scaled to fit a dark square, aspect ratio kept, captioned below."""
+    with Image.open(io.BytesIO(png)) as opened:
+        image = opened.convert("L" if opened.mode in ("1", "L", "LA") else "RGB")
+    image.thumbnail((MAX_IMAGE_PIXELS, MAX_IMAGE_PIXELS), Image.Resampling.LANCZOS)
+    jpeg = io.BytesIO()
+    image.save(jpeg, format="JPEG", quality=JPEG_QUALITY)
+    scale = IMAGE_BOX / max(image.width, image.height)
+    w, h = image.width * scale, image.height * scale
+    pdf.setFillColor(INK)
+    pdf.rect(x, y, IMAGE_BOX, IMAGE_BOX, stroke=0, fill=1)
+    pdf.drawImage(
+        ImageReader(jpeg), x + (IMAGE_BOX - w) / 2, y + (IMAGE_BOX - h) / 2, w, h
+    )
+    pdf.setFont(FONT, 9)
+    pdf.setFillColor(MUTED)
+    text = _wrap(caption, FONT, 9, IMAGE_BOX, 1)[0]
+    pdf.drawCentredString(x + IMAGE_BOX / 2, y - 12, text)
+
+
+def _result(pdf: Canvas, content: ReportContent, top: float) -> float:
+    """The grade as a badge in its colour, then the confidence, as the app shows them."""
+    label = f"KL {content.grade} · {grade_name(content.grade)}"
+    size, pad, height = 20.0, 12.0, 34.0
+    width = stringWidth(label, BOLD, size) + 2 * pad
+    bottom = top - height
+    pdf.setFillColor(GRADE_COLOURS[content.grade])
+    pdf.roundRect(MARGIN, bottom, width, height, height / 2, stroke=0, fill=1)
+    pdf.setFillColor(INK)
+    pdf.setFont(BOLD, size)
+    pdf.drawString(MARGIN + pad, bottom + 11, label)
+    x = MARGIN + width + 24
+    pdf.setFont(FONT, 9)
+    pdf.setFillColor(MUTED)
+    pdf.drawString(x, bottom + 22, "Confidence")
+    pdf.setFont(BOLD, 16)
+    pdf.setFillColor(INK)
+    pdf.drawString(x, bottom + 4, _percent(content.confidence))
+    return bottom
+
+
+def _bars(pdf: Canvas, content: ReportContent, top: float) -> float:
+    """Five labelled horizontal bars in the grade colours, the predicted grade in bold."""
+    label_w, value_w, row, bar = 92.0, 52.0, 17.0, 10.0
+    pdf.setFont(BOLD, 11)
+    pdf.setFillColor(INK)
+    pdf.drawString(MARGIN, top - 11, "Probability per KL grade")
+    y = top - 18
+    track_x = MARGIN + label_w
+    track_w = WIDTH - label_w - value_w
+    for grade, (name, p) in enumerate(
+        zip(GRADE_NAMES, content.probabilities, strict=True)
+    ):
+        y -= row
+        font = BOLD if grade == content.grade else FONT
+        pdf.setFont(font, 10)
+        pdf.setFillColor(INK)
+        pdf.drawString(MARGIN, y + 1, f"{grade} · {name}")
+        pdf.drawRightString(MARGIN + WIDTH, y + 1, _percent(p))
+        pdf.setFillColor(TRACK)
+        pdf.rect(track_x, y, track_w, bar, stroke=0, fill=1)
+        pdf.setFillColor(GRADE_COLOURS[grade])
+        pdf.rect(track_x, y, track_w * min(max(p, 0.0), 1.0), bar, stroke=0, fill=1)
+    return y
+
+
+def _review(pdf: Canvas, content: ReportContent, top: float) -> float:
+    """An amber box with the reason when review is recommended, else one plain line."""
+    if not content.review_recommended:
+        pdf.setFont(FONT, 10)
+        pdf.setFillColor(MUTED)
+        pdf.drawString(MARGIN, top - 10, "No review flag was raised for this scan.")
+        return top - 10
+    pad, leading = 10.0, 13.0
+    reason = content.review_reason or ""
+    lines = _wrap(reason, FONT, 10, WIDTH - 2 * pad, 4) if reason else []
+    height = 2 * pad + 12 + leading * len(lines)
+    bottom = top - height
+    pdf.setFillColor(AMBER_FILL)
+    pdf.setStrokeColor(AMBER_EDGE)
+    pdf.setLineWidth(1.2)
+    pdf.roundRect(MARGIN, bottom, WIDTH, height, 4, stroke=1, fill=1)
+    pdf.setFillColor(AMBER_INK)
+    pdf.setFont(BOLD, 11)
+    y = top - pad - 10
+    pdf.drawString(MARGIN + pad, y, "Review recommended")
+    pdf.setFont(FONT, 10)
+    for line in lines:
+        y -= leading
+        pdf.drawString(MARGIN + pad, y, line)
+    return bottom
+
+
+def _details(pdf: Canvas, content: ReportContent, top: float) -> None:
+    """Model, time, file and scan id: what ties the page to the record it came from."""
+    graded = content.graded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    rows = (
+        ("Model", f"{content.model_name}, version {content.model_version}", 2),
+        ("Graded", graded, 1),
+        ("File", content.original_filename, 3),
+        ("Scan id", f"#{content.prediction_id}", 1),
+    )
+    label_w, leading = 92.0, 13.0
+    pdf.setStrokeColor(RULE)
+    pdf.setLineWidth(0.75)
+    pdf.line(MARGIN, top, MARGIN + WIDTH, top)
+    y = top - 4
+    for label, value, max_lines in rows:
+        y -= leading
+        pdf.setFont(FONT, 10)
+        pdf.setFillColor(MUTED)
+        pdf.drawString(MARGIN, y, label)
+        pdf.setFillColor(INK)
+        lines = _wrap(value, FONT, 10, WIDTH - label_w, max_lines)
+        for i, line in enumerate(lines):
+            pdf.drawString(MARGIN + label_w, y - i * leading, line)
+        y -= leading * (len(lines) - 1)
+
+
+def _notice(pdf: Canvas) -> None:
+    """The disclaimer, boxed at the foot of the page where it cannot be missed."""
+    height = 28.0
+    pdf.setFillColor(HexColor("#f3f4f6"))
+    pdf.setStrokeColor(INK)
+    pdf.setLineWidth(1)
+    pdf.rect(MARGIN, MARGIN, WIDTH, height, stroke=1, fill=1)
+    pdf.setFillColor(INK)
+    pdf.setFont(BOLD, 11)
+    pdf.drawCentredString(PAGE_W / 2, MARGIN + 10, NOTICE)
+
+
+def _percent(fraction: float) -> str:
+    """0.8734 -> "87.3 %", as the web app writes it."""
+    return f"{fraction * 100:.1f} %"

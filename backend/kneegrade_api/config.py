@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=20 * MiB, ge=1)
     max_image_pixels: int = Field(default=50_000_000, ge=1)
     """Refused before decoding: a guard against decompression bombs."""
+    max_batch_files: int = Field(default=20, ge=1)
+    """Images in one batch request, zip members included."""
+    max_batch_bytes: int = Field(default=100 * MiB, ge=1)
+    """The whole batch request body; each file is also held to ``max_upload_bytes``."""
     cors_origins: Annotated[list[str], NoDecode] = []
     """Origins allowed to call the API from a browser: a JSON list or comma-separated."""
 

@@ -1,4 +1,8 @@
-"""Untrusted uploads: read within the size limit, check the pixel count, then decode and shrink."""
+"""Untrusted uploads: read within the size limit, check the pixel count, then decode and shrink.
+
+A DICOM upload is kept only as the PNG of its decoded pixels: the file, with its patient
+attributes, is never stored (see ``kneegrade_ml.data.dicom``).
+"""
 
 import io
 import warnings
@@ -8,20 +12,28 @@ from typing import BinaryIO
 from fastapi import HTTPException, status
 from PIL import Image
 
+from kneegrade_ml.data.dicom import (
+    DicomError,
+    DicomTooLarge,
+    UnsupportedDicom,
+    is_dicom,
+    read_dicom,
+)
 from kneegrade_ml.data.errors import DatasetError
 from kneegrade_ml.data.images import read_image
 
 FORMATS = {"PNG": ".png", "JPEG": ".jpg", "MPO": ".jpg", "BMP": ".bmp", "TIFF": ".tif"}
 """What Pillow may identify an upload as, and the extension it is stored under."""
-ACCEPTED = "PNG, JPEG, BMP or TIFF"
+ACCEPTED = "PNG, JPEG, BMP, TIFF or DICOM"
 CHUNK_BYTES = 1024 * 1024
 THUMBNAIL_PIXELS = 128
 
 
 @dataclass(frozen=True)
 class DecodedUpload:
-    """An upload that is a supported image: its stored extension and 8-bit grayscale pixels."""
+    """A supported upload: the bytes to store, their extension, and its 8-bit grayscale pixels."""
 
+    data: bytes
     extension: str
     image: Image.Image
 
@@ -70,7 +82,9 @@ def _probe(data: bytes) -> tuple[str | None, int, int]:
 
 
 def decode_upload(data: bytes, max_pixels: int) -> DecodedUpload:
-    """Decode an upload whose format Pillow detects from its bytes, never from its name or type."""
+    """Decode an upload whose format is detected from its bytes, never from its name or type."""
+    if is_dicom(data):
+        return _decode_dicom(data, max_pixels)
     image_format, width, height = _probe(data)
     if image_format not in FORMATS:
         raise _reject(
@@ -90,13 +104,33 @@ def decode_upload(data: bytes, max_pixels: int) -> DecodedUpload:
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"the {image_format} image is corrupt or truncated and cannot be decoded",
         ) from err
-    return DecodedUpload(FORMATS[image_format], image)
+    return DecodedUpload(data, FORMATS[image_format], image)
+
+
+def _decode_dicom(data: bytes, max_pixels: int) -> DecodedUpload:
+    """The DICOM's displayed pixels (rescale, VOI, MONOCHROME1 inverted), to be stored as a PNG."""
+    try:
+        image = read_dicom(data, max_pixels)
+    except DicomTooLarge as err:
+        raise _reject(status.HTTP_413_CONTENT_TOO_LARGE, str(err)) from err
+    except UnsupportedDicom as err:
+        raise _reject(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(err)) from err
+    except DicomError as err:
+        raise _reject(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"malformed DICOM file: {err}"
+        ) from err
+    return DecodedUpload(png_bytes(image), ".png", image)
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    """The image as PNG bytes."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
 
 
 def thumbnail_png(image: Image.Image) -> bytes:
     """A PNG no larger than 128 px on its longer side, for history lists."""
     thumbnail = image.copy()
     thumbnail.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
-    buffer = io.BytesIO()
-    thumbnail.save(buffer, format="PNG")
-    return buffer.getvalue()
+    return png_bytes(thumbnail)

@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from kneegrade_ml.bundle import CARD_FILE
@@ -51,13 +52,23 @@ class ServedModel:
         with self.lock:
             return self.predictor.predict(image)
 
+    def grade(self, image: Image.Image) -> tuple[Prediction, np.ndarray]:
+        """The prediction and the heatmap for its grade, at the image's size."""
+        with self.lock:
+            prediction = self.predictor.predict(image)
+            heatmap = self.predictor.explain(image, prediction.grade)
+        return prediction, heatmap
+
 
 def _load(kind: str, directory: Path) -> ServedModel:
-    """Load one model directory and grade a blank image, so a broken model fails here, not later."""
+    """Load a model directory and grade a blank image: a broken model fails here, not later.
+
+    The heatmap is drawn once too, so the first upload does not pay Grad-CAM's import.
+    """
     model = ServedModel(kind, Predictor(directory))
     if model.predictor.kind != kind:
         raise ValueError(f"{directory} holds a {model.predictor.kind!r} model")
-    model.predict(Image.new("L", (224, 224)))
+    model.grade(Image.new("L", (224, 224)))
     return model
 
 

@@ -9,24 +9,29 @@ MULTIPART_OVERHEAD = 64 * 1024
 
 
 class BodySizeLimitMiddleware:
-    """Refuse a body larger than ``max_bytes``: at once from Content-Length, else while reading."""
+    """Refuse a body larger than its limit: at once from Content-Length, else while reading.
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    The limit is ``max_bytes``, or the one ``path_limits`` gives the request's path.
+    """
+
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, path_limits: dict[str, int] | None = None
+    ):
         self.app = app
         self.max_bytes = max_bytes
-
-    def _detail(self) -> str:
-        return f"the request body is larger than the limit of {self.max_bytes:,} bytes"
+        self.path_limits = path_limits or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.path_limits.get(scope["path"], self.max_bytes)
+        detail = f"the request body is larger than the limit of {limit:,} bytes"
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        if declared.isdigit() and int(declared) > limit:
             response = JSONResponse(
-                {"detail": self._detail()},
+                {"detail": detail},
                 status_code=status.HTTP_413_CONTENT_TOO_LARGE,
             )
             await response(scope, receive, send)
@@ -38,10 +43,10 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     # An HTTPException raised inside the route's body parsing becomes a JSON 413.
                     raise HTTPException(
-                        status.HTTP_413_CONTENT_TOO_LARGE, detail=self._detail()
+                        status.HTTP_413_CONTENT_TOO_LARGE, detail=detail
                     )
             return message
 

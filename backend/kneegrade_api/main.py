@@ -11,7 +11,16 @@ from kneegrade_api import __version__
 from kneegrade_api.config import Settings
 from kneegrade_api.errors import install_error_handlers
 from kneegrade_api.limits import MULTIPART_OVERHEAD, BodySizeLimitMiddleware
-from kneegrade_api.routes import auth, health, models, predictions, samples, stats
+from kneegrade_api.routes import (
+    auth,
+    batch,
+    health,
+    models,
+    predictions,
+    samples,
+    stats,
+)
+from kneegrade_api.routes.batch import BATCH_PATH
 from kneegrade_api.state import AppState
 
 DESCRIPTION = """Grades knee osteoarthritis on X-rays on the Kellgren-Lawrence scale
@@ -33,7 +42,7 @@ TAGS = [
 def api_router() -> APIRouter:
     """Every resource's routes under ``/api``."""
     router = APIRouter(prefix="/api")
-    for module in (auth, predictions, stats, models, samples, health):
+    for module in (auth, batch, predictions, stats, models, samples, health):
         router.include_router(module.router)
     return router
 
@@ -62,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_upload_bytes + MULTIPART_OVERHEAD,
+        path_limits={BATCH_PATH: settings.max_batch_bytes + MULTIPART_OVERHEAD},
     )
     if settings.cors_origins:
         app.add_middleware(

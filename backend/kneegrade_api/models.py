@@ -91,6 +91,8 @@ class Prediction(Base):
     image_path: Mapped[str] = mapped_column(String(255))
     """Relative to the data folder, under a generated name."""
     thumbnail_path: Mapped[str] = mapped_column(String(255))
+    heatmap_path: Mapped[str | None] = mapped_column(String(255), default=None)
+    """The model's heatmap as an 8-bit PNG at the image's size; none for older predictions."""
     original_filename: Mapped[str] = mapped_column(String(255))
     model_kind: Mapped[str] = mapped_column(String(50))
     model_version: Mapped[str] = mapped_column(String(100))

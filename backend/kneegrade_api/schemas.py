@@ -66,8 +66,21 @@ class PredictionOut(BaseModel):
     model_version: str
     original_filename: str
     created_at: dt.datetime
+    review_recommended: bool = Field(
+        description="the grade is uncertain enough for a clinician to check it"
+        " (low confidence, undecided on whether OA is present, or split between"
+        " neighbouring grades)"
+    )
+    review_reason: str | None = Field(
+        description="why review is recommended, as shown to the clinician",
+        examples=["Probability split between Doubtful and Mild (41% / 38%)."],
+    )
     image_url: str
     thumbnail_url: str
+    heatmap_url: str | None = Field(
+        description="the model's heatmap over the X-ray; null when none was made"
+    )
+    report_url: str = Field(description="a one-page PDF report")
 
 
 class PredictionPage(BaseModel):
@@ -77,6 +90,23 @@ class PredictionPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class BatchItem(BaseModel):
+    """One file of a batch: its prediction, or why it could not be graded."""
+
+    filename: str = Field(description="as sent; `archive.zip/member` for zip members")
+    status: int = Field(description="201 when graded, else the error's HTTP status")
+    prediction: PredictionOut | None = None
+    error: str | None = None
+
+
+class BatchOut(BaseModel):
+    """The results of a batch, in the order the files were sent (zip members in order)."""
+
+    graded: int
+    failed: int
+    results: list[BatchItem]
 
 
 class GradeCount(BaseModel):

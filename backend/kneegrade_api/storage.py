@@ -1,4 +1,7 @@
-"""Uploaded images on disk: generated names under ``uploads/<user id>/``, never the client's."""
+"""Uploaded images on disk: generated names under ``uploads/<user id>/``, never the client's.
+
+Each upload has its image, a thumbnail and (for models that explain themselves) a heatmap.
+"""
 
 import logging
 import uuid
@@ -17,10 +20,17 @@ MEDIA_TYPES = {
 
 @dataclass(frozen=True)
 class StoredImage:
-    """Where one upload and its thumbnail were written, relative to the data folder."""
+    """Where one upload's files were written, relative to the data folder."""
 
     image_path: str
     thumbnail_path: str
+    heatmap_path: str | None = None
+
+    @property
+    def paths(self) -> list[str]:
+        return [
+            p for p in (self.image_path, self.thumbnail_path, self.heatmap_path) if p
+        ]
 
 
 class ImageStore:
@@ -30,26 +40,34 @@ class ImageStore:
         self.data_dir = data_dir
 
     def save(
-        self, user_id: int, image: bytes, extension: str, thumbnail: bytes
+        self,
+        user_id: int,
+        image: bytes,
+        extension: str,
+        thumbnail: bytes,
+        heatmap: bytes | None = None,
     ) -> StoredImage:
-        """Write both files; if either write fails, neither is left behind."""
+        """Write the files; if any write fails, none is left behind."""
         folder = Path("uploads") / str(user_id)
         (self.data_dir / folder).mkdir(parents=True, exist_ok=True)
         stem = uuid.uuid4().hex
         stored = StoredImage(
-            str(folder / f"{stem}{extension}"), str(folder / f"{stem}.thumb.png")
+            str(folder / f"{stem}{extension}"),
+            str(folder / f"{stem}.thumb.png"),
+            str(folder / f"{stem}.heatmap.png") if heatmap is not None else None,
         )
+        contents = [image, thumbnail] + ([heatmap] if heatmap is not None else [])
         try:
-            self.path(stored.image_path).write_bytes(image)
-            self.path(stored.thumbnail_path).write_bytes(thumbnail)
+            for relative, data in zip(stored.paths, contents, strict=True):
+                self.path(relative).write_bytes(data)
         except BaseException:
             self.delete(stored)
             raise
         return stored
 
     def delete(self, stored: StoredImage) -> None:
-        """Remove both files; one already gone is not an error."""
-        for relative in (stored.image_path, stored.thumbnail_path):
+        """Remove the files; one already gone is not an error."""
+        for relative in stored.paths:
             try:
                 self.path(relative).unlink(missing_ok=True)
             except OSError:

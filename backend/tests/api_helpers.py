@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from fastapi.testclient import TestClient
 from httpx2 import Response
+from PIL import Image
+from pydicom import uid
+from pydicom.dataset import Dataset, FileMetaDataset
 
 from kneegrade_api.state import AppState
 
@@ -71,3 +76,41 @@ def stored_files(client: TestClient, account: Account) -> list[Path]:
     """Every file kept under the user's upload folder."""
     folder = app_state(client).settings.uploads_dir / str(account.id)
     return sorted(folder.iterdir()) if folder.exists() else []
+
+
+PATIENT = {
+    "PatientName": "Doe^Jane",
+    "PatientID": "KNEE-0042",
+    "PatientBirthDate": "19600917",
+}
+"""Identifiers a test DICOM carries, which the app must never store."""
+
+
+def dicom_bytes(
+    pixels: np.ndarray, photometric: str = "MONOCHROME2", bits_stored: int = 12
+) -> bytes:
+    """A DX DICOM file (uncompressed, with patient details) holding 16-bit ``pixels``."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = uid.DigitalXRayImageStorageForPresentation
+    meta.MediaStorageSOPInstanceUID = uid.generate_uid()
+    meta.TransferSyntaxUID = uid.ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality = "DX"
+    for keyword, value in PATIENT.items():
+        setattr(ds, keyword, value)
+    ds.set_pixel_data(pixels.astype(np.uint16), photometric, bits_stored)
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+def knee_dicom(png: bytes, photometric: str = "MONOCHROME2") -> bytes:
+    """A PNG knee as a 12-bit DICOM, stored inverted when ``photometric`` is MONOCHROME1."""
+    with Image.open(io.BytesIO(png)) as image:
+        pixels = np.asarray(image.convert("L"), dtype=np.uint16) * 16
+    if photometric == "MONOCHROME1":
+        pixels = 4095 - pixels
+    return dicom_bytes(pixels, photometric)

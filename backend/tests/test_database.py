@@ -1,6 +1,7 @@
 """Migrations build the schema the models describe; SQLite enforces the foreign keys."""
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from api_helpers import Account, app_state, upload
@@ -9,7 +10,7 @@ from sqlalchemy import delete, func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from kneegrade_api.db import create_db_engine
-from kneegrade_api.migrate import upgrade_database
+from kneegrade_api.migrate import alembic_config, upgrade_database
 from kneegrade_api.models import Base, Prediction, User, utcnow
 
 
@@ -47,9 +48,37 @@ def test_upgrade_is_idempotent_and_keeps_data(tmp_path) -> None:
     upgrade_database(url)
     with engine.connect() as connection:
         assert (
-            connection.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+            connection.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
         )
         assert connection.scalar(select(User.username)) == "kept"
+    engine.dispose()
+
+
+def test_upgrade_from_0001_keeps_predictions_without_heatmaps(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url), "0001")
+    engine = create_db_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (id, username, name, role, password_hash, created_at)"
+                " VALUES (1, 'old', 'Old', 'clinician', 'x', '2026-01-01 00:00:00')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO predictions (user_id, image_path, thumbnail_path,"
+                " original_filename, model_kind, model_version, grade, confidence,"
+                " probabilities, created_at) VALUES (1, 'a.png', 'a.thumb.png', 'a.png',"
+                " 'rf', 'v', 2, 0.9, '[0, 0.05, 0.9, 0.05, 0]', '2026-01-01 00:00:00')"
+            )
+        )
+    upgrade_database(url)
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(Prediction.grade, Prediction.heatmap_path)
+        ).one()
+    assert tuple(row) == (2, None)
     engine.dispose()
 
 

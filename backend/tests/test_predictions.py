@@ -67,9 +67,9 @@ def test_formats_are_detected_from_the_bytes_not_the_name(
     assert image.status_code == 200
     assert image.headers["content-type"] == media_type
     assert image.content == data
-    assert [p.suffix for p in stored_files(api, user) if ".thumb" not in p.name] == [
-        extension
-    ]
+    assert [p.name.split(".", 1)[1] for p in stored_files(api, user)] == sorted(
+        [extension[1:], "heatmap.png", "thumb.png"]
+    )
 
 
 def test_client_path_in_the_file_name_is_dropped(
@@ -134,7 +134,7 @@ def test_delete_removes_the_row_and_the_files(
     api: TestClient, user: Account, sample_png: bytes
 ) -> None:
     created = upload(api, user, sample_png, "rf").json()
-    assert len(stored_files(api, user)) == 2
+    assert len(stored_files(api, user)) == 3  # the image, its thumbnail and heatmap
     response = api.delete(f"/api/predictions/{created['id']}", headers=user.headers)
     assert response.status_code == 204
     assert response.content == b""
@@ -156,4 +156,18 @@ def test_users_only_ever_see_their_own(api: TestClient, sample_png: bytes) -> No
     assert api.get("/api/predictions", headers=bob.headers).json()["total"] == 0
     assert api.get("/api/stats", headers=bob.headers).json()["total"] == 0
     assert api.get(path, headers=alice.headers).status_code == 200
-    assert len(stored_files(api, alice)) == 2
+    assert len(stored_files(api, alice)) == 3
+
+
+def test_every_prediction_carries_the_review_rules_flag(
+    api: TestClient, user: Account, synthetic
+) -> None:
+    from kneegrade_ml.review import review_flag
+
+    for path in sorted((synthetic / "samples").glob("*/*.png"))[:4]:
+        body = upload(api, user, path.read_bytes(), "rf").json()
+        flag = review_flag(body["probabilities"])
+        assert (body["review_recommended"], body["review_reason"]) == (
+            flag.recommended,
+            flag.reason,
+        )

@@ -1,9 +1,8 @@
-"""Predictions: upload an X-ray to be graded, then list, fetch, view and delete one's own."""
+"""Predictions: upload an X-ray to be graded, then list, fetch, view, report and delete one's own."""
 
-import unicodedata
-from pathlib import PurePosixPath
-from typing import Annotated
+from typing import Annotated, Literal
 
+import numpy as np
 from fastapi import (
     APIRouter,
     File,
@@ -15,19 +14,29 @@ from fastapi import (
     status,
 )
 from fastapi.responses import FileResponse
+from PIL import Image
 from sqlalchemy.orm import Session
 
 from kneegrade_api import crud
 from kneegrade_api.deps import CurrentUser, SessionDep, StateDep
 from kneegrade_api.errors import UNAUTHORIZED, error_responses
-from kneegrade_api.images import ACCEPTED, decode_upload, read_upload, thumbnail_png
-from kneegrade_api.inference import ModelUnavailable
+from kneegrade_api.grading import grade_upload, served_model
+from kneegrade_api.images import ACCEPTED, png_bytes, read_upload
 from kneegrade_api.models import Prediction, User
+from kneegrade_api.report import ReportContent, render_report
 from kneegrade_api.schemas import ModelKind, PredictionOut, PredictionPage
 from kneegrade_api.state import AppState
 from kneegrade_api.storage import StoredImage, media_type
+from kneegrade_ml.data.images import read_image
+from kneegrade_ml.explain.render import (
+    colour_layer_png,
+    heatmap_caption,
+    overlay_png,
+    read_heatmap_png,
+)
 from kneegrade_ml.grades import GRADE_NAMES, grade_name
 from kneegrade_ml.models.names import DEFAULT_MODEL, MODEL_NAMES
+from kneegrade_ml.review import review_flag
 
 router = APIRouter(prefix="/predictions", tags=["predictions"])
 
@@ -49,10 +58,18 @@ IMAGE_RESPONSES = {
 }
 
 
+DICOM_NOTE = (
+    " A DICOM file is read for its pixels and display attributes only (rescale, VOI LUT or"
+    " window, photometric interpretation): the file itself is not kept, only a PNG of the"
+    " decoded image, and no patient name, ID or birth date is stored."
+)
+
+
 def prediction_out(prediction: Prediction) -> PredictionOut:
-    """The JSON of a stored prediction, with links to its pictures."""
+    """The JSON of a stored prediction, with its review flag and links to its pictures."""
     url = f"/api/predictions/{prediction.id}"
     probabilities = list(prediction.probabilities)
+    review = review_flag(probabilities)
     return PredictionOut(
         id=prediction.id,
         grade=prediction.grade,
@@ -65,16 +82,13 @@ def prediction_out(prediction: Prediction) -> PredictionOut:
         model_version=prediction.model_version,
         original_filename=prediction.original_filename,
         created_at=prediction.created_at,
+        review_recommended=review.recommended,
+        review_reason=review.reason,
         image_url=f"{url}/image",
         thumbnail_url=f"{url}/thumbnail",
+        heatmap_url=f"{url}/heatmap" if prediction.heatmap_path else None,
+        report_url=f"{url}/report",
     )
-
-
-def _display_name(filename: str | None) -> str:
-    """The client's file name, kept only for display: no folders, no control characters."""
-    name = PurePosixPath((filename or "").replace("\\", "/")).name
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-    return name[:255] or "upload"
 
 
 def _own(session: Session, user: User, prediction_id: int) -> Prediction:
@@ -91,14 +105,15 @@ def _own(session: Session, user: User, prediction_id: int) -> Prediction:
     status_code=status.HTTP_201_CREATED,
     summary="Grade an X-ray",
     description=f"Upload a knee radiograph ({ACCEPTED}; the format is detected from the bytes)"
-    " as multipart field `file`, optionally choosing the `model`. The image is graded, stored"
-    " under a generated name with a thumbnail, and kept in the caller's history.",
+    " as multipart field `file`, optionally choosing the `model`. The image is graded and"
+    " explained (a heatmap), stored under a generated name with a thumbnail, and kept in the"
+    " caller's history. `review_recommended` flags an uncertain grade." + DICOM_NOTE,
     responses=error_responses(
         {
             **UNAUTHORIZED,
             413: "The file or its pixel count is over the limit",
-            415: f"An image, but not {ACCEPTED}",
-            422: "Empty, corrupt or not an image; or an unknown model",
+            415: f"An image, but not {ACCEPTED}; or a DICOM compression not supported",
+            422: "Empty, corrupt or not an image; malformed DICOM; or an unknown model",
             503: "The model asked for is not loaded on this server",
         }
     ),
@@ -112,37 +127,9 @@ def create_prediction(  # a plain def: FastAPI runs it in its threadpool, off th
         ModelKind, Form(description="which model grades it")
     ] = DEFAULT_MODEL,
 ) -> PredictionOut:
-    try:
-        served = state.registry.get(model)
-    except ModelUnavailable as err:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(err)
-        ) from err
+    served = served_model(state, model)
     data = read_upload(file.file, state.settings.max_upload_bytes)
-    upload = decode_upload(data, state.settings.max_image_pixels)
-    result = served.predict(upload.image)
-    stored = state.store.save(
-        user.id, data, upload.extension, thumbnail_png(upload.image)
-    )
-    try:
-        prediction = crud.add_prediction(
-            session,
-            Prediction(
-                user_id=user.id,
-                image_path=stored.image_path,
-                thumbnail_path=stored.thumbnail_path,
-                original_filename=_display_name(file.filename),
-                model_kind=served.kind,
-                model_version=served.version,
-                grade=result.grade,
-                confidence=result.confidence,
-                probabilities=list(result.probabilities),
-            ),
-        )
-    except BaseException:
-        session.rollback()
-        state.store.delete(stored)
-        raise
+    prediction = grade_upload(session, state, user, served, data, file.filename)
     return prediction_out(prediction)
 
 
@@ -211,6 +198,112 @@ def get_thumbnail(
     return _file(state, _own(session, user, prediction_id).thumbnail_path, "thumbnail")
 
 
+@router.get(
+    "/{prediction_id}/heatmap",
+    summary="The model's heatmap over the X-ray (PNG)",
+    description="Where the model looked for the grade it gave: Grad-CAM for the neural"
+    " networks, pixel importance for the Random Forest (the same for every image)."
+    " `layer=overlay` (default) blends it into the X-ray; `layer=colour` is the heatmap"
+    " alone, see-through where cold, at the X-ray's size, for viewers with an opacity control.",
+    response_class=Response,
+    responses={
+        200: {"description": "The PNG", "content": {"image/png": {}}},
+        **error_responses(
+            {
+                **UNAUTHORIZED,
+                404: "No such prediction among the caller's own, or it has no heatmap",
+                422: "The prediction id is not an integer, or an unknown layer",
+            }
+        ),
+    },
+)
+def get_heatmap(
+    prediction_id: int,
+    user: CurrentUser,
+    session: SessionDep,
+    state: StateDep,
+    layer: Annotated[
+        Literal["overlay", "colour"], Query(description="blended, or the layer alone")
+    ] = "overlay",
+) -> Response:
+    prediction = _own(session, user, prediction_id)
+    heatmap = _heatmap(state, prediction)
+    if layer == "colour":
+        picture = colour_layer_png(heatmap)
+    else:
+        picture = overlay_png(_xray(state, prediction), heatmap)
+    return Response(picture, media_type="image/png")
+
+
+@router.get(
+    "/{prediction_id}/report",
+    summary="A one-page PDF report",
+    description="The X-ray, its heatmap, the grade, the five probabilities, the review flag,"
+    " the model and the date, with a notice that it is not for diagnostic use without"
+    " clinician review.",
+    response_class=Response,
+    responses={
+        200: {"description": "The PDF", "content": {"application/pdf": {}}},
+        **error_responses({**UNAUTHORIZED, **NOT_FOUND}),
+    },
+)
+def get_report(
+    prediction_id: int, user: CurrentUser, session: SessionDep, state: StateDep
+) -> Response:
+    prediction = _own(session, user, prediction_id)
+    xray = _xray(state, prediction)
+    overlay = (
+        overlay_png(xray, _heatmap(state, prediction))
+        if prediction.heatmap_path
+        else None
+    )
+    out = prediction_out(prediction)
+    content = ReportContent(
+        prediction_id=prediction.id,
+        grade=prediction.grade,
+        probabilities=out.probabilities,
+        confidence=prediction.confidence,
+        review_recommended=out.review_recommended,
+        review_reason=out.review_reason,
+        model_name=out.model_name,
+        model_version=prediction.model_version,
+        original_filename=prediction.original_filename,
+        graded_at=prediction.created_at,
+        image_png=png_bytes(xray),
+        heatmap_png=overlay,
+        heatmap_caption=heatmap_caption(prediction.model_kind),
+    )
+    filename = f"kneegrade-report-{prediction.id}.pdf"
+    return Response(
+        render_report(content),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _stored_file(state: AppState, relative: str, what: str) -> bytes:
+    path = state.store.path(relative)
+    if not path.is_file():
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"the {what} file is missing"
+        )
+    return path.read_bytes()
+
+
+def _xray(state: AppState, prediction: Prediction) -> Image.Image:
+    """The stored X-ray as 8-bit grayscale, whatever format it was uploaded in."""
+    return read_image(_stored_file(state, prediction.image_path, "image"))
+
+
+def _heatmap(state: AppState, prediction: Prediction) -> np.ndarray:
+    if not prediction.heatmap_path:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail=f"prediction {prediction.id} has no heatmap (graded before heatmaps)",
+        )
+    return read_heatmap_png(_stored_file(state, prediction.heatmap_path, "heatmap"))
+
+
 @router.delete(
     "/{prediction_id}",
     status_code=status.HTTP_204_NO_CONTENT,
@@ -222,7 +315,9 @@ def delete_prediction(
     prediction_id: int, user: CurrentUser, session: SessionDep, state: StateDep
 ) -> Response:
     prediction = _own(session, user, prediction_id)
-    stored = StoredImage(prediction.image_path, prediction.thumbnail_path)
+    stored = StoredImage(
+        prediction.image_path, prediction.thumbnail_path, prediction.heatmap_path
+    )
     crud.delete_prediction(session, prediction)
     state.store.delete(stored)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,74 @@
+"""Grading one upload, for the single and the batch routes: decode, grade, explain, then store.
+
+The files and the database row are written together: if either fails, neither is left.
+"""
+
+import unicodedata
+from pathlib import PurePosixPath
+
+from fastapi import HTTPException, status
+from sqlalchemy.orm import Session
+
+from kneegrade_api import crud
+from kneegrade_api.images import decode_upload, thumbnail_png
+from kneegrade_api.inference import ModelUnavailable, ServedModel
+from kneegrade_api.models import Prediction, User
+from kneegrade_api.state import AppState
+from kneegrade_ml.explain.render import heatmap_png
+
+
+def served_model(state: AppState, kind: str) -> ServedModel:
+    """The loaded model of ``kind``, else a 503 that says which ones are loaded."""
+    try:
+        return state.registry.get(kind)
+    except ModelUnavailable as err:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(err)
+        ) from err
+
+
+def display_name(filename: str | None) -> str:
+    """The client's file name, kept only for display: no folders, no control characters."""
+    name = PurePosixPath((filename or "").replace("\\", "/")).name
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    return name[:255] or "upload"
+
+
+def grade_upload(
+    session: Session,
+    state: AppState,
+    user: User,
+    served: ServedModel,
+    data: bytes,
+    filename: str | None,
+) -> Prediction:
+    """Grade the uploaded bytes and keep them in the user's history; bad input raises a 4xx."""
+    upload = decode_upload(data, state.settings.max_image_pixels)
+    result, heatmap = served.grade(upload.image)
+    stored = state.store.save(
+        user.id,
+        upload.data,
+        upload.extension,
+        thumbnail_png(upload.image),
+        heatmap_png(heatmap),
+    )
+    try:
+        return crud.add_prediction(
+            session,
+            Prediction(
+                user_id=user.id,
+                image_path=stored.image_path,
+                thumbnail_path=stored.thumbnail_path,
+                heatmap_path=stored.heatmap_path,
+                original_filename=display_name(filename),
+                model_kind=served.kind,
+                model_version=served.version,
+                grade=result.grade,
+                confidence=result.confidence,
+                probabilities=list(result.probabilities),
+            ),
+        )
+    except BaseException:
+        session.rollback()
+        state.store.delete(stored)
+        raise

@@ -1,0 +1,61 @@
+"""The PDF report route: one page carrying the grade, the review flag and both pictures."""
+
+import io
+
+from api_helpers import Account, app_state, register, upload
+from fastapi.testclient import TestClient
+from pypdf import PdfReader
+
+from kneegrade_api.models import Prediction
+
+
+def _pdf(api: TestClient, user: Account, url: str) -> PdfReader:
+    response = api.get(url, headers=user.headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.headers["content-disposition"].startswith("attachment;")
+    assert response.content.startswith(b"%PDF")
+    return PdfReader(io.BytesIO(response.content))
+
+
+def test_report_carries_the_grade_flag_model_and_pictures(
+    api: TestClient, user: Account, sample_png: bytes
+) -> None:
+    body = upload(api, user, sample_png, "cnn").json()
+    id_ = body["id"]
+    response = api.get(body["report_url"], headers=user.headers)
+    assert (
+        f'filename="kneegrade-report-{id_}.pdf"'
+        in response.headers["content-disposition"]
+    )
+    pdf = _pdf(api, user, body["report_url"])
+    (page,) = pdf.pages
+    text = page.extract_text()
+    assert f"KL {body['grade']}" in text and body["name"] in text
+    assert body["model_name"] in text and "Not for diagnostic use" in text
+    assert "Grad-CAM" in text
+    if body["review_recommended"]:
+        assert "Consider specialist review" in text
+    assert len(page.images) == 2  # the X-ray and its heatmap
+
+
+def test_report_without_heatmap_for_older_predictions(
+    api: TestClient, user: Account, sample_png: bytes
+) -> None:
+    body = upload(api, user, sample_png, "rf").json()
+    with app_state(api).sessions() as session:
+        session.get(Prediction, body["id"]).heatmap_path = None
+        session.commit()
+    again = api.get(f"/api/predictions/{body['id']}", headers=user.headers).json()
+    assert again["heatmap_url"] is None
+    assert api.get(body["heatmap_url"], headers=user.headers).status_code == 404
+    (page,) = _pdf(api, user, body["report_url"]).pages
+    assert len(page.images) == 1
+
+
+def test_reports_are_the_owners_alone(
+    api: TestClient, user: Account, sample_png: bytes
+) -> None:
+    body = upload(api, user, sample_png, "rf").json()
+    assert api.get(body["report_url"], headers=register(api).headers).status_code == 404
+    assert api.get(body["report_url"]).status_code == 401

@@ -97,6 +97,10 @@ export async function showImage(img, path, ctx) {
   img.src = url;
 }
 
+/** `path` with `name=value` added to its query. */
+export const withQuery = (path, name, value) =>
+  `${path}${path.includes("?") ? "&" : "?"}${encodeURIComponent(name)}=${encodeURIComponent(value)}`;
+
 export const api = {
   register: (username, password, name) =>
     request("/api/auth/register", { method: "POST", json: { username, password, name }, auth: false }),
@@ -114,6 +118,8 @@ export const api = {
   predictions: (limit, offset, signal) =>
     request(`/api/predictions?limit=${limit}&offset=${offset}`, { signal }),
   prediction: (id, signal) => request(`/api/predictions/${encodeURIComponent(id)}`, { signal }),
+  /** A prediction's PDF report (its `report_url`) as a Blob. */
+  report: async (url, signal) => (await send(url, { signal })).blob(),
   deletePrediction: (id) => request(`/api/predictions/${encodeURIComponent(id)}`, { method: "DELETE" }),
   /** Grade an X-ray: `file` a File or Blob, `model` a model id or empty for the server's default. */
   grade: (file, model, filename = file.name) => {

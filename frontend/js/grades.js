@@ -1,6 +1,6 @@
-/** The Kellgren-Lawrence scale as the app shows it: names, features, colours and badges. */
+/** The Kellgren-Lawrence scale as the app shows it: names, features, colours, badges and review flags. */
 
-import { h } from "./ui.js";
+import { h, icon } from "./ui.js";
 
 export const GRADE_NAMES = ["Normal", "Doubtful", "Mild", "Moderate", "Severe"];
 
@@ -24,30 +24,24 @@ export const gradeBadge = (grade, large = false) =>
 export const mostFrequentGrade = (grades) =>
   grades.reduce((best, g) => (g.count > (best?.count ?? 0) ? g : best), null);
 
-/** Below this top probability, or this margin over the runner-up, a split is worth a second look. */
-const CONFIDENT = 0.6;
-const CLEAR_MARGIN = 0.2;
-/** Below this, the model favours no grade clearly, wherever the runner-up is. */
-const UNSURE = 0.5;
+const DEFAULT_REASON = "Consider specialist review.";
 
 /**
- * When the two most likely grades are neighbours and the model is not clearly decided, the
- * case sits on a KL boundary (the grades readers disagree on most): suggest a specialist review.
- * A low top probability deserves the same, whichever grades share it.
- * @param {number[]} probabilities five fractions indexed by grade
- * @returns {string|null} the note to show, or null
+ * The amber note the server attaches to a prediction it recommends for specialist review
+ * (`review_recommended`, `review_reason`); null when it recommends none. The rule lives on the server.
+ * @param {{review_recommended?: boolean, review_reason?: string|null}} p a prediction
+ * @param {string} [id] the alert's id
  */
-export function reviewNote(probabilities) {
-  const [first, second] = probabilities
-    .map((p, grade) => ({ grade, p }))
-    .sort((a, b) => b.p - a.p);
-  const split = first.p < CONFIDENT || first.p - second.p < CLEAR_MARGIN;
-  if (split && Math.abs(first.grade - second.grade) === 1) {
-    const [low, high] = [first.grade, second.grade].sort((a, b) => a - b);
-    return `Probability split between ${GRADE_NAMES[low]} and ${GRADE_NAMES[high]} — consider specialist review.`;
-  }
-  if (first.p < UNSURE) {
-    return `Low confidence: the model favours no grade clearly (top ${Math.round(first.p * 100)} %) — consider specialist review.`;
-  }
-  return null;
-}
+export const reviewAlert = (p, id) =>
+  p.review_recommended
+    ? h("div", { class: "alert alert-warning d-flex gap-2 mb-0", role: "note", id },
+      icon("exclamation-triangle", "flex-shrink-0"), h("span", { text: p.review_reason || DEFAULT_REASON }))
+    : null;
+
+/** A small "Review" flag for lists, the server's reason as its tooltip and its spoken text; null when unflagged. */
+export const reviewFlag = (p) =>
+  p.review_recommended
+    ? h("span", { class: "review-flag", title: p.review_reason || DEFAULT_REASON },
+      icon("flag-fill"), h("span", { "aria-hidden": "true", text: "Review" }),
+      h("span", { class: "visually-hidden", text: `Review recommended: ${p.review_reason || DEFAULT_REASON}` }))
+    : null;

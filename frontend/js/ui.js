@@ -110,6 +110,17 @@ export function formatBytes(bytes) {
   return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
+/** Save `blob` as a file named `filename` (through a temporary `<a download>`). */
+export function saveBlob(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const link = h("a", { href: url, download: filename, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // the download has started from the URL by now; give it a moment before freeing it
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 /** Ask before something irreversible; resolves true when the user confirms. */
 export function confirmDialog(text, okLabel = "Delete") {
   const element = document.getElementById("confirm-dialog");

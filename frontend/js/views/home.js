@@ -1,7 +1,7 @@
 /** Home: the user's figures at a glance, the latest scans and quick actions. */
 
 import { api, showImage } from "../api.js";
-import { GRADE_NAMES, gradeBadge, mostFrequentGrade } from "../grades.js";
+import { GRADE_NAMES, gradeBadge, mostFrequentGrade, reviewFlag } from "../grades.js";
 import { emptyState, formatDate, formatDay, formatTime, h, icon, linkButton, loading, pageHeader, percent, showError } from "../ui.js";
 
 const RECENT = 5;
@@ -43,6 +43,7 @@ function recentScans(page, ctx) {
           h("div", { class: "flex-grow-1 min-w-0" },
             h("div", { class: "file-name", text: p.original_filename }),
             h("div", { class: "text-muted small", text: `${formatDate(p.created_at)} · ${p.model_name}` })),
+          reviewFlag(p),
           gradeBadge(p.grade),
           h("span", { class: "text-muted small text-nowrap", text: percent(p.confidence) })));
     })));

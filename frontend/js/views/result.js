@@ -1,8 +1,10 @@
-/** One graded X-ray: the KL badge, confidence, the five probabilities and a review note. */
+/** One graded X-ray: picture and heatmap, KL badge, confidence, probabilities, review note, PDF report. */
 
-import { api, showImage } from "../api.js";
-import { GRADE_FEATURES, GRADE_NAMES, gradeBadge, reviewNote } from "../grades.js";
-import { emptyState, formatDate, h, icon, linkButton, loading, pageHeader, percent, showError } from "../ui.js";
+import { api } from "../api.js";
+import { GRADE_FEATURES, GRADE_NAMES, gradeBadge, reviewAlert } from "../grades.js";
+import { heatmapViewer } from "../heatmap.js";
+import { reportButton } from "../report.js";
+import { emptyState, formatDate, h, linkButton, loading, pageHeader, percent, showError } from "../ui.js";
 
 /** Five labelled bars, one per grade, the predicted one in bold. */
 const probabilityBars = (probabilities, predicted) =>
@@ -38,12 +40,9 @@ export async function resultView(root, ctx) {
     return;
   }
 
-  const image = h("img", { class: "img-fluid", id: "result-image", alt: `Knee X-ray ${p.original_filename}, graded KL ${p.grade} ${p.name}` });
-  const frame = h("div", { class: "preview-frame result-frame" }, image);
-  const note = reviewNote(p.probabilities);
-
   body.replaceWith(h("div", { class: "row g-4", id: "result", dataset: { id: p.id } },
-    h("div", { class: "col-lg-5" }, h("div", { class: "card h-100" }, h("div", { class: "card-body" }, frame))),
+    h("div", { class: "col-lg-5" }, h("div", { class: "card h-100" }, h("div", { class: "card-body" },
+      heatmapViewer(p, ctx, { imageId: "result-image", tall: true })))),
     h("div", { class: "col-lg-7" },
       h("div", { class: "card h-100" },
         h("div", { class: "card-body d-flex flex-column gap-3" },
@@ -53,24 +52,12 @@ export async function resultView(root, ctx) {
               h("div", { class: "text-muted small", text: "Confidence" }),
               h("div", { class: "fs-3 fw-semibold lh-1", id: "confidence", text: percent(p.confidence) }))),
           h("p", { class: "mb-0" }, h("strong", { text: `${p.name}: ` }), GRADE_FEATURES[p.grade]),
-          note && h("div", { class: "alert alert-warning d-flex gap-2 mb-0", role: "note", id: "review-note" },
-            icon("exclamation-triangle", "flex-shrink-0"), h("span", { text: note })),
+          reviewAlert(p, "review-note"),
           h("div", {}, h("h2", { class: "h6 text-muted", text: "Probability per KL grade" }), probabilityBars(p.probabilities, p.grade)),
           h("dl", { class: "row g-3 mb-0 mt-auto pt-2 border-top" },
             detail("Model", p.model_name, `version ${p.model_version}`),
             detail("Graded", formatDate(p.created_at)),
             detail("File", p.original_filename),
-            detail("Scan id", `#${p.id}`)))))));
-
-  // a TIFF upload is stored as sent, which browsers cannot show: fall back to the PNG thumbnail
-  image.onerror = () => {
-    image.onerror = null;
-    showImage(image, p.thumbnail_url, ctx).catch(() => frame.replaceChildren(emptyState("image", "The image cannot be shown.")));
-  };
-  try {
-    await showImage(image, p.image_url, ctx);
-  } catch (err) {
-    frame.replaceChildren(emptyState("image", "The image could not be loaded."));
-    showError(err);
-  }
+            detail("Scan id", `#${p.id}`)),
+          h("div", { class: "d-flex flex-wrap gap-2" }, reportButton(p)))))));
 }

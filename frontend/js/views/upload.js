@@ -4,15 +4,16 @@ import { api } from "../api.js";
 import { navigate } from "../router.js";
 import { busy, clearMessages, formatBytes, h, icon, loading, notify, pageHeader, percent, showError } from "../ui.js";
 
-const TYPES = ["image/png", "image/jpeg", "image/bmp", "image/tiff"];
-const EXTENSIONS = /\.(png|jpe?g|bmp|tiff?)$/i;
+const TYPES = ["image/png", "image/jpeg", "image/bmp", "image/tiff", "application/dicom"];
+const EXTENSIONS = /\.(png|jpe?g|bmp|tiff?|dcm)$/i;
+const ACCEPT = ".png,.jpg,.jpeg,.bmp,.tif,.tiff,.dcm,image/png,image/jpeg,image/bmp,image/tiff,application/dicom";
 /** The server's default upload limit (KNEEGRADE_MAX_UPLOAD_BYTES); it checks again itself. */
 const MAX_BYTES = 20 * 1024 * 1024;
 
 /** Why the file cannot be graded, or null when it looks fine (the server decides from its bytes). */
 function checkFile(file) {
   if (!TYPES.includes(file.type) && !EXTENSIONS.test(file.name)) {
-    return `“${file.name}” is not an image KneeGrade accepts: choose a PNG, JPEG, BMP or TIFF file.`;
+    return `“${file.name}” is not an image KneeGrade accepts: choose a PNG, JPEG, BMP, TIFF or DICOM file.`;
   }
   if (file.size > MAX_BYTES) {
     return `“${file.name}” is ${formatBytes(file.size)}, above the upload limit of ${formatBytes(MAX_BYTES)}.`;
@@ -20,6 +21,9 @@ function checkFile(file) {
   if (file.size === 0) return `“${file.name}” is empty.`;
   return null;
 }
+
+/** A DICOM file, which browsers cannot show (the server reads it by its content either way). */
+const isDicom = (file) => file.type === "application/dicom" || /\.dcm$/i.test(file.name);
 
 /** "MobileNetV2 · held-out accuracy 86 %": the figure that helps choose. */
 const modelLabel = (m) =>
@@ -36,7 +40,7 @@ function modelSelect(models) {
 
 /** @type {import("../router.js").View} */
 export async function uploadView(root, ctx) {
-  const input = h("input", { type: "file", id: "file-input", class: "visually-hidden", tabindex: "-1", accept: ".png,.jpg,.jpeg,.bmp,.tif,.tiff,image/png,image/jpeg,image/bmp,image/tiff", "aria-hidden": "true" });
+  const input = h("input", { type: "file", id: "file-input", class: "visually-hidden", tabindex: "-1", accept: ACCEPT, "aria-hidden": "true" });
   const zone = h("div", {
     class: "drop-zone", id: "drop-zone", role: "button", tabindex: "0",
     "aria-describedby": "drop-hint", "aria-label": "Choose an X-ray: drop a file here or press Enter to browse",
@@ -45,7 +49,7 @@ export async function uploadView(root, ctx) {
   h("p", { class: "fs-5 mb-1" }, "Drag and drop a knee X-ray here"),
   h("p", { class: "mb-3 text-muted" }, "or"),
   h("span", { class: "btn btn-outline-primary", "aria-hidden": "true" }, icon("folder2-open", "me-1"), "Browse files"),
-  h("p", { class: "small text-muted mt-3 mb-0", id: "drop-hint", text: "PNG, JPEG, BMP or TIFF, up to 20 MiB. An AP view of one knee works best." }));
+  h("p", { class: "small text-muted mt-3 mb-0", id: "drop-hint", text: "PNG, JPEG, BMP, TIFF or DICOM (.dcm), up to 20 MiB. An AP view of one knee works best." }));
 
   const previewImg = h("img", { id: "preview", alt: "" });
   const frame = h("div", { class: "preview-frame" },
@@ -70,6 +74,14 @@ export async function uploadView(root, ctx) {
     clearMessages();
     chosen = file;
     if (previewUrl) URL.revokeObjectURL(previewUrl);
+    previewUrl = null;
+    fileInfo.textContent = `${file.name} · ${formatBytes(file.size)}`;
+    gradeButton.disabled = !form.elements.model;
+    if (isDicom(file)) {
+      frame.replaceChildren(h("span", { class: "text-muted p-4 text-center dicom-placeholder", id: "dicom-placeholder" },
+        icon("file-earmark-medical", "d-block fs-1 mb-2"), "DICOM file: preview after grading"));
+      return;
+    }
     previewUrl = URL.createObjectURL(file);
     previewImg.alt = `Preview of ${file.name}`;
     previewImg.onerror = () => frame.replaceChildren(
@@ -77,8 +89,6 @@ export async function uploadView(root, ctx) {
         "This browser cannot preview the file, but it can still be graded."));
     previewImg.src = previewUrl;
     frame.replaceChildren(previewImg);
-    fileInfo.textContent = `${file.name} · ${formatBytes(file.size)}`;
-    gradeButton.disabled = !form.elements.model;
   }
 
   const setDisabled = (disabled) => {

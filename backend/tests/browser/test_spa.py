@@ -143,7 +143,7 @@ def test_upload_by_the_file_input_shows_the_result_and_history(
 
     expect_result(page, "Random Forest", image.name)
     expect(page).to_have_url(re.compile(r"#/result/\d+$"))
-    screenshot(page, "result", publish="ui-result.png")
+    screenshot(page, "result")
 
     nav(page, "History").click()
     rows = page.locator("#history-table tbody tr")

@@ -24,7 +24,10 @@ from kneegrade_ml.data.dicom import (
     read_dicom,
 )
 from kneegrade_ml.data.errors import DatasetError
+from kneegrade_ml.data.folders import scan_split
 from kneegrade_ml.data.images import read_image
+from kneegrade_ml.data.loading import load_pixels
+from kneegrade_ml.preprocess import GRAY_128
 
 ROWS, COLUMNS = 48, 64
 PATIENT = {
@@ -432,3 +435,14 @@ def test_read_image_names_the_path_and_keeps_the_dicom_error_class(
         read_image(path)
     with pytest.raises(DicomError, match="cannot read image <bytes>"):
         read_image(valid()[:300])
+
+
+def test_a_folder_of_dicom_files_is_a_data_set(tmp_path: Path) -> None:
+    (tmp_path / "2").mkdir()
+    (tmp_path / "2" / "knee.dcm").write_bytes(valid())
+    (sample,) = scan_split(tmp_path)
+    pixels, grades = load_pixels([sample], GRAY_128, progress=False)
+    assert grades.tolist() == [2] and pixels.shape == (1, 1, 128, 128)
+    assert (
+        pixels[0, 0, :64].float().mean() > pixels[0, 0, 64:].float().mean()
+    )  # top bright

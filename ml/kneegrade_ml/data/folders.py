@@ -9,7 +9,7 @@ from pathlib import Path
 from kneegrade_ml.data.errors import DatasetError
 from kneegrade_ml.grades import GRADES
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm"})
 SPLITS = ("train", "val", "test", "samples")
 _GRADE_DIRS = {str(g): g for g in GRADES}
 _LAYOUT = "ROOT/<split>/<grade>/<image> with splits among train, val, test, samples and grades 0-4"

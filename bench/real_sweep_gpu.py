@@ -7,9 +7,13 @@ averaging. Augmentation runs in DataLoader workers; the network on CUDA (TF32).
   python bench/real_sweep_gpu.py pack --data ../shared/data/knee-kl-chen2018 --out .gpu/data.pkl
   python bench/real_sweep_gpu.py sweep --pack .gpu/data.pkl --pretrained W.pth --out results/
 
+  python bench/real_sweep_gpu.py score --weights results/full_e15.pt --trainable-from 0 \
+      --data ../shared/data/knee-kl-chen2018/val --pretrained W.pth
+
 ``pack`` stores train and val as JPEG (quality 87) in one file, small enough to send to a rented
 GPU machine; the README's GPU rows come from such a pack. Figures print per epoch and are saved to
-``OUT/results.json``; ``--save`` names variants whose weights are kept (fp16, ``OUT/<name>.pt``).
+``OUT/results.json``; ``--save`` names variants whose weights are kept (fp16, ``OUT/<name>.pt``),
+which ``score`` rates on the original val images, on the CPU.
 """
 
 import argparse
@@ -50,8 +54,9 @@ VARIANTS = {
 }
 
 
-def pack(data: Path, out: Path) -> None:
+def pack(args: argparse.Namespace) -> None:
     """train/ and val/ grade folders as JPEG bytes and labels, in one pickle."""
+    data, out = args.data, args.out
     splits = {}
     for split in ("train", "val"):
         blobs, labels = [], []
@@ -192,6 +197,21 @@ def sweep(args: argparse.Namespace) -> None:
         )
 
 
+def score(args: argparse.Namespace) -> None:
+    """Kept weights, rated with flip averaging on a grade-folder split as it is on disk."""
+    pixels, labels = [], []
+    for grade in GRADES:
+        for path in sorted((args.data / str(grade)).iterdir()):
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                pixels.append(IMAGENET_RGB_224.resize(read_image(path)))
+                labels.append(grade)
+    model = MobileNetV2KL(imagenet_mobilenet_v2(args.pretrained), args.trainable_from)
+    state = torch.load(args.weights, map_location="cpu")
+    model.load_state_dict({k: v.float() for k, v in state.items()})
+    logits = flip_averaged_logits(model, torch.stack(pixels))
+    print(args.weights, scores(logits, torch.tensor(labels)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -205,11 +225,13 @@ def main() -> None:
     sweeping.add_argument("--variants", nargs="+", default=list(VARIANTS))
     sweeping.add_argument("--save", nargs="*", default=[])
     sweeping.add_argument("--workers", type=int, default=14)
+    scoring = commands.add_parser("score", help="rate kept weights on a val folder")
+    scoring.add_argument("--weights", type=Path, required=True)
+    scoring.add_argument("--trainable-from", type=int, required=True)
+    scoring.add_argument("--data", type=Path, required=True)
+    scoring.add_argument("--pretrained", type=Path, required=True)
     args = parser.parse_args()
-    if args.command == "pack":
-        pack(args.data, args.out)
-    else:
-        sweep(args)
+    {"pack": pack, "sweep": sweep, "score": score}[args.command](args)
 
 
 if __name__ == "__main__":

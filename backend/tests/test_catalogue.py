@@ -120,7 +120,7 @@ def test_a_real_recipe_model_is_served_calibrated(
     torch.manual_seed(0)
     pretrained = tmp_path / "mobilenet_v2.pth"
     torch.save(mobilenet_v2().state_dict(), pretrained)
-    options = replace(REAL_OPTIONS, epochs=1, augment_views=1, trainable_from=17)
+    options = replace(REAL_OPTIONS, epochs=1, trainable_from=17)
     models = tmp_path / "models-real"
     card = train_model(
         "mobilenetv2", synthetic, models / "mobilenetv2", options, pretrained, False

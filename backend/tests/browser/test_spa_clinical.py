@@ -3,13 +3,12 @@ server's review flag, the PDF report and DICOM uploads."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
+from api_helpers import knee_dicom
 from PIL import Image
 from playwright.sync_api import Locator, Page, Route, expect
 from spa_helpers import User, new_user, samples, sign_in, upload
@@ -87,28 +86,9 @@ def flagged(api, user: User, live_server) -> dict:
 
 
 def dicom_from(image: Path, folder: Path) -> Path:
-    """A 16-bit MONOCHROME2 DX file (12 bits stored) of the sample, with a made-up patient."""
-    from pydicom import uid
-    from pydicom.dataset import Dataset, FileMetaDataset
-
-    with Image.open(image) as picture:
-        pixels = np.asarray(picture.convert("L"), dtype=np.uint16) * 4095 // 255
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = uid.DigitalXRayImageStorageForPresentation
-    meta.MediaStorageSOPInstanceUID = uid.generate_uid()
-    meta.TransferSyntaxUID = uid.ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.Modality = "DX"
-    ds.PatientName = "Doe^Jane"
-    ds.PatientID = "KNEE-0042"
-    ds.set_pixel_data(pixels.astype(np.uint16), "MONOCHROME2", 12)
+    """The sample as a 12-bit MONOCHROME2 DX file with a made-up patient."""
     path = folder / f"{image.stem}.dcm"
-    buffer = io.BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
-    path.write_bytes(buffer.getvalue())
+    path.write_bytes(knee_dicom(image.read_bytes()))
     return path
 
 

@@ -207,6 +207,9 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--trainable-from", type=int, help="MobileNetV2: first trained block (0-18)"
     )
+    parser.add_argument(
+        "--input-size", type=int, help="MobileNetV2: input side in pixels (default 224)"
+    )
     parser.add_argument("--loss", choices=["cross-entropy", "grade-distance"])
     parser.add_argument(
         "--distance-weight", type=float, help="weight of the expected grade distance"

@@ -5,12 +5,18 @@ import json
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 
 from kneegrade_ml.bundle import load_bundle
 from kneegrade_ml.evaluation.evaluate import evaluate_model
-from kneegrade_ml.models.classifiers import CNNClassifier, ForestClassifier
+from kneegrade_ml.models.classifiers import (
+    CNNClassifier,
+    ForestClassifier,
+    MobileNetV2Classifier,
+)
 from kneegrade_ml.models.networks import PretrainedWeightsError
+from kneegrade_ml.predictor import Predictor
 from kneegrade_ml.training import train as train_module
 from kneegrade_ml.training.loop import (
     TrainOptions,
@@ -271,3 +277,23 @@ def test_online_augmentation_trains_on_pixels_and_keeps_the_trunk(
 def test_views_and_online_augmentation_exclude_each_other():
     with pytest.raises(ValueError, match="not both"):
         CNNClassifier(TrainOptions(augment_views=1, augment_online=True))
+
+
+def test_mobilenet_input_size_is_recorded_and_used_to_serve(
+    tiny_synthetic, fake_pretrained, tmp_path
+):
+    options = TrainOptions(epochs=1, trainable_from=16, input_size=96)
+    card = train_model(
+        "mobilenetv2", tiny_synthetic, tmp_path / "m", options, fake_pretrained, False
+    )
+    assert card["input"]["size"] == 96
+    predictor = Predictor(tmp_path / "m")
+    assert predictor.pixels([Image.new("L", (300, 200))]).shape == (1, 1, 96, 96)
+    assert predictor.explain(Image.new("L", (300, 200), 90)).shape == (200, 300)
+    reloaded = evaluate_model(tmp_path / "m", tiny_synthetic / "test", progress=False)
+    assert reloaded["confusion_matrix"] == card["metrics"]["confusion_matrix"]
+
+
+def test_mobilenet_refuses_an_input_too_small_for_its_blocks():
+    with pytest.raises(ValueError, match="at least 32"):
+        MobileNetV2Classifier(TrainOptions(input_size=16))

@@ -55,7 +55,7 @@ def grad_cam(
     network = classifier.network.eval()
     front, back = SPLITS[classifier.kind](network)
     with torch.no_grad():
-        activations = front(classifier.spec.normalize(pixels))
+        activations = front(classifier.network_input(pixels))
     tap = nn.Identity()
     targets = None if grade is None else [ClassifierOutputTarget(grade)] * len(pixels)
     with torch.enable_grad():

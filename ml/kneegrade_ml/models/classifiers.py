@@ -6,6 +6,7 @@ reuse the expensive part: MobileNetV2's frozen trunk runs once per image, not on
 """
 
 from abc import ABC, abstractmethod
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,6 +33,8 @@ from kneegrade_ml.training.loop import (
 
 TRUNK_CHUNK = 8
 """Images per trunk pass: small enough that activations stay in the malloc heap (see runtime)."""
+MIN_INPUT_SIZE = 32
+"""MobileNetV2 halves the image five times; below 32 pixels its last blocks see nothing."""
 
 
 class KLClassifier(ABC):
@@ -102,6 +105,11 @@ class _TorchClassifier(KLClassifier):
     def prepare(self, encoded: torch.Tensor) -> torch.Tensor:
         """A batch of encoded data as ``trained`` reads it."""
         return encoded
+
+    def network_input(self, pixels: torch.Tensor) -> torch.Tensor:
+        """uint8 pixels normalised, in the channels-last layout the network's weights use:
+        CPU convolutions run fastest on it (bench/bench_layout.py)."""
+        return self.spec.normalize(pixels).contiguous(memory_format=torch.channels_last)
 
     def encode_views(self, pixels: torch.Tensor, progress: bool = False):
         """The encoded images, plus ``augment_views`` seeded augmented copies as ``Views``."""
@@ -200,7 +208,16 @@ class MobileNetV2Classifier(_TorchClassifier):
         """Training needs an ImageNet ``backbone``; without one the weights are random, which
         suits loading a saved model only."""
         super().__init__(options)
-        self.network = MobileNetV2KL(backbone, self.options.trainable_from)
+        if self.options.input_size is not None:
+            if self.options.input_size < MIN_INPUT_SIZE:
+                raise ValueError(
+                    f"input_size must be at least {MIN_INPUT_SIZE} pixels, "
+                    f"got {self.options.input_size}"
+                )
+            self.spec = replace(IMAGENET_RGB_224, size=self.options.input_size)
+        self.network = MobileNetV2KL(backbone, self.options.trainable_from).to(
+            memory_format=torch.channels_last
+        )
         self.trained = (
             self.network if self.options.augment_online else self.network.head
         )
@@ -218,13 +235,13 @@ class MobileNetV2Classifier(_TorchClassifier):
                 leave=False,
                 disable=not progress,
             ):
-                batch = self.spec.normalize(pixels[start : start + TRUNK_CHUNK])
+                batch = self.network_input(pixels[start : start + TRUNK_CHUNK])
                 chunks.append(self.network.trunk(batch))
         return torch.cat(chunks)
 
     def prepare(self, encoded: torch.Tensor) -> torch.Tensor:
         if self.options.augment_online:
-            return self.spec.normalize(encoded)
+            return self.network_input(encoded)
         return encoded
 
     def hyperparameters(self) -> dict:
@@ -253,9 +270,7 @@ class CNNClassifier(_TorchClassifier):
         return pixels
 
     def prepare(self, encoded: torch.Tensor) -> torch.Tensor:
-        return self.spec.normalize(encoded).contiguous(
-            memory_format=torch.channels_last
-        )
+        return self.network_input(encoded)
 
 
 class ForestClassifier(KLClassifier):

@@ -56,6 +56,7 @@ train-real: setup
 bench: setup
 	$(BIN)/python bench/bench_synth.py
 	$(BIN)/python bench/bench_training.py
+	$(BIN)/python bench/bench_layout.py
 	$(BIN)/python bench/bench_heatmap.py
 
 # Serve the SPA, the API (/api) and the docs (/docs) on port 5011, with the models in MODELS

@@ -1,8 +1,8 @@
 """What the channels-last memory layout buys MobileNetV2 on this CPU (README, "Real").
 
-The real recipe's training step (blocks 4-18 trained, batch 32, AdamW) and an inference batch
-of 16, with weights and inputs in the default (contiguous NCHW) layout and in channels-last,
-alternating in one process. Run: `.venv/bin/python bench/bench_layout.py`; saves
+The real recipe's training step (blocks 4-18 trained, batch 32, AdamW) and inference on the
+same 32 images in batches of 16, with weights and inputs in the default (contiguous NCHW) layout
+and in channels-last, alternating in one process. Run: `.venv/bin/python bench/bench_layout.py`; saves
 artifacts/bench/layout.json.
 """
 
@@ -26,8 +26,9 @@ BATCH, ROUNDS, TRAINABLE_FROM = 32, 5, 4
 LAYOUTS = {"contiguous": torch.contiguous_format, "channels-last": torch.channels_last}
 
 
-def _train_step_ms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad])
+def _train_step_ms(
+    model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor
+) -> float:
     model.train()
     start = time.perf_counter()
     loss = nn.functional.cross_entropy(model(x), y)
@@ -41,8 +42,9 @@ def _inference_ms(model: nn.Module, x: torch.Tensor) -> float:
     model.eval()
     with torch.inference_mode():
         start = time.perf_counter()
-        model(x[:INFERENCE_BATCH])
-    return 1000 * (time.perf_counter() - start) / INFERENCE_BATCH
+        for batch in x.split(INFERENCE_BATCH):
+            model(batch)
+    return 1000 * (time.perf_counter() - start) / len(x)
 
 
 def main() -> None:
@@ -53,13 +55,18 @@ def main() -> None:
         name: MobileNetV2KL(mobilenet_v2(), TRAINABLE_FROM).to(memory_format=layout)
         for name, layout in LAYOUTS.items()
     }
+    optimizers = {
+        name: torch.optim.AdamW([p for p in model.parameters() if p.requires_grad])
+        for name, model in models.items()
+    }
     inputs = {name: x.contiguous(memory_format=f) for name, f in LAYOUTS.items()}
     times: dict[str, dict[str, list[float]]] = {
         name: {"training step": [], "inference": []} for name in LAYOUTS
     }
     for _ in range(ROUNDS + 1):
         for name, model in models.items():
-            times[name]["training step"].append(_train_step_ms(model, inputs[name], y))
+            step = _train_step_ms(model, optimizers[name], inputs[name], y)
+            times[name]["training step"].append(step)
             times[name]["inference"].append(_inference_ms(model, inputs[name]))
     medians = {
         name: {task: statistics.median(ms[1:]) for task, ms in tasks.items()}

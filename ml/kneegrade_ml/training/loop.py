@@ -41,9 +41,7 @@ class TrainOptions:
     augment_online: bool = False  # a fresh augmentation of every image in every epoch
     tta_flip: bool = False  # predict on the image and its mirror, average the logits
     calibrate: bool = False  # fit a temperature on the held-out split (see calibration)
-    input_size: int | None = (
-        None  # MobileNetV2: square input side in pixels (None: 224)
-    )
+    input_size: int | None = None  # MobileNetV2 input side in pixels; None: 224
 
 
 SPEC_OPTIONS = TrainOptions()

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -86,7 +87,12 @@ def _pretrained(args: argparse.Namespace) -> Path | None:
 
 def _train(args: argparse.Namespace) -> None:
     card = train_model(
-        args.model, args.data, args.out, _options(args), _pretrained(args)
+        args.model,
+        args.data,
+        args.out,
+        _options(args),
+        _pretrained(args),
+        command=shlex.join(["kneegrade", *args.argv]),
     )
     seconds = card["training"]["seconds"]
     if card["metrics"]:
@@ -336,7 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; bad data or models end with a one-line message and exit status 2."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
         args.run(args)
     except USER_ERRORS as err:

@@ -17,6 +17,7 @@ from kneegrade_ml.models.classifiers import (
     MobileNetV2Classifier,
 )
 from kneegrade_ml.models.networks import imagenet_mobilenet_v2
+from kneegrade_ml.provenance import source_revision
 from kneegrade_ml.runtime import configure_cpu
 from kneegrade_ml.training.calibration import calibrate, softmax_with_temperature
 from kneegrade_ml.training.loop import SPEC_OPTIONS, TrainOptions
@@ -86,8 +87,12 @@ def train_model(
     options: TrainOptions = SPEC_OPTIONS,
     pretrained: Path | None = None,
     progress: bool = True,
+    command: str | None = None,
 ) -> dict:
-    """Train ``kind`` on ``data/train``, report on the held-out split, save; returns the card."""
+    """Train ``kind`` on ``data/train``, report on the held-out split, save; returns the card.
+
+    ``command`` is the command line that asked for it, recorded with the source revision.
+    """
     configure_cpu()
     splits = scan_dataset(data)
     if "train" not in splits:
@@ -125,6 +130,8 @@ def train_model(
     }
     card = {
         "training": {
+            "command": command,
+            "source": source_revision(),
             "data": str(Path(data).resolve()),
             "dataset": dataset_record(data),
             "counts": {name: count_by_grade(s) for name, s in used.items()},

@@ -5,6 +5,7 @@ from (data, counts, file-list hash, hyper-parameters, seed), how well it did and
 library versions, so a served model can always be traced back to its training run.
 """
 
+import hashlib
 import json
 import platform
 from dataclasses import asdict, fields
@@ -38,15 +39,52 @@ def library_versions() -> dict[str, str]:
     return {"python": platform.python_version(), **{p: version(p) for p in packages}}
 
 
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_record(path: Path) -> dict:
+    """A weight file's size and sha256, as the card's ``files`` lists them."""
+    return {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
+
+
+def verify_files(directory: Path, card: dict) -> None:
+    """Every file the card lists is there, with its recorded sha256: a changed, truncated or
+    swapped weight file refuses to load rather than grade with unknown weights."""
+    files = card.get("files") or {}
+    if not isinstance(files, dict):
+        raise ModelLoadError(f"{directory / CARD_FILE}: malformed files {files!r}")
+    for name, record in files.items():
+        path = directory / name
+        if Path(name).name != name or not isinstance(record, dict):
+            raise ModelLoadError(
+                f"{directory / CARD_FILE}: malformed file entry {name!r}"
+            )
+        if not path.is_file():
+            raise ModelLoadError(f"weights file {path} is missing")
+        actual = sha256_file(path)
+        if actual != record.get("sha256"):
+            raise ModelLoadError(
+                f"weights file {path} does not match the sha256 in its model card "
+                f"(changed or truncated: expected {record.get('sha256')}, got {actual})"
+            )
+
+
 def save_bundle(classifier: KLClassifier, directory: Path, card: dict) -> dict:
     """Write weights and the model card (``card`` adds training and metrics); returns the card."""
     directory.mkdir(parents=True, exist_ok=True)
-    classifier.save(directory / classifier.weights_file)
+    weights = directory / classifier.weights_file
+    classifier.save(weights)
     full_card = {
         "format": FORMAT,
         "kind": classifier.kind,
         "architecture": classifier.architecture,
         "weights": classifier.weights_file,
+        "files": {classifier.weights_file: file_record(weights)},
         "input": classifier.spec.to_dict(),
         "class_names": list(GRADE_NAMES),
         "hyperparameters": classifier.hyperparameters(),
@@ -119,6 +157,7 @@ def load_bundle(directory: Path | str) -> tuple[KLClassifier, dict]:
     weights = directory / classifier.weights_file
     if not weights.is_file():
         raise ModelLoadError(f"weights file {weights} is missing")
+    verify_files(directory, card)
     try:
         classifier.load(weights)
     except Exception as err:

@@ -25,6 +25,7 @@ from kneegrade_ml.evaluation.evaluate import evaluate_model
 from kneegrade_ml.models.classifiers import CLASSIFIERS
 from kneegrade_ml.models.networks import PretrainedWeightsError
 from kneegrade_ml.predictor import Predictor
+from kneegrade_ml.release import ReleaseError, release_model
 from kneegrade_ml.settings import MLSettings
 from kneegrade_ml.synth.dataset import SPLIT_SIZES, generate_dataset
 from kneegrade_ml.training.cv import cross_validate
@@ -35,7 +36,13 @@ from kneegrade_ml.training.train import train_model
 
 console = Console()
 errors = Console(stderr=True)
-USER_ERRORS = (DatasetError, ModelLoadError, PretrainedWeightsError, FileNotFoundError)
+USER_ERRORS = (
+    DatasetError,
+    ModelLoadError,
+    PretrainedWeightsError,
+    ReleaseError,
+    FileNotFoundError,
+)
 
 
 def _synth(args: argparse.Namespace) -> None:
@@ -116,6 +123,30 @@ def _evaluate(args: argparse.Namespace) -> None:
         plot_confusion_matrix(metrics, plot, title)
     for path in filter(None, (args.json, plot)):
         console.print(f"Wrote {path}")
+
+
+def _release(args: argparse.Namespace) -> None:
+    card = release_model(
+        args.model, args.data, args.out, args.version, args.notes, half=not args.fp32
+    )
+    metrics = card["metrics"]
+    console.print(
+        metrics_table(
+            metrics, f"{card['name']} {card['version']} on {metrics['split']}"
+        )
+    )
+    table = Table(title="95 % bootstrap intervals")
+    table.add_column("metric")
+    table.add_column("low", justify="right")
+    table.add_column("high", justify="right")
+    for name, (low, high) in metrics["ci95"].items():
+        table.add_row(name, f"{low:.3f}", f"{high:.3f}")
+    console.print(table)
+    storage = card["storage"]
+    console.print(
+        f"Released {card['version']} to {args.out} ({storage['dtype']} weights, "
+        f"probabilities within {storage['max_probability_change_vs_float32']:.1e} of float32)"
+    )
 
 
 def _cv(args: argparse.Namespace) -> None:
@@ -298,6 +329,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_training_options(train)
     _add_recipe_options(train)
     train.set_defaults(run=_train)
+
+    release = commands.add_parser(
+        "release", help="version a trained model: card, metrics with intervals, sha256"
+    )
+    release.add_argument("--model", type=Path, required=True, help="trained model dir")
+    release.add_argument(
+        "--data", type=Path, required=True, help="the data set it was trained on"
+    )
+    release.add_argument("--out", type=Path, required=True, help="release directory")
+    release.add_argument(
+        "--version", required=True, help="semantic version, e.g. 1.0.0"
+    )
+    release.add_argument("--notes", required=True, help="the changelog entry")
+    release.add_argument(
+        "--fp32", action="store_true", help="store float32 weights (default float16)"
+    )
+    release.set_defaults(run=_release)
 
     evaluate = commands.add_parser(
         "evaluate", help="score a model on a labelled folder"

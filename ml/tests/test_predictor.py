@@ -76,7 +76,8 @@ def test_bytes_that_are_not_an_image_are_refused(trained_models):
         ("unknown kind", "unknown model kind"),
         ("no input spec", "malformed input spec"),
         ("remove weights", "is missing"),
-        ("garble weights", "cannot load weights"),
+        ("garble weights", "does not match the sha256"),
+        ("garble weights of an older card", "cannot load weights"),
     ],
 )
 def test_broken_model_directories_give_clear_errors(
@@ -99,5 +100,7 @@ def test_broken_model_directories_give_clear_errors(
         (model / "model.pt").unlink()
     else:
         (model / "model.pt").write_bytes(b"\x00garbage")
+    if breakage.endswith("older card"):
+        card.write_text(json.dumps({**json.loads(card.read_text()), "files": None}))
     with pytest.raises(ModelLoadError, match=message):
         Predictor(model)

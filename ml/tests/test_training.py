@@ -9,6 +9,7 @@ from PIL import Image
 from torch import nn
 
 from kneegrade_ml.bundle import load_bundle
+from kneegrade_ml.data.source import dataset_record
 from kneegrade_ml.evaluation.evaluate import evaluate_model
 from kneegrade_ml.models.classifiers import (
     CNNClassifier,
@@ -25,7 +26,7 @@ from kneegrade_ml.training.loop import (
     class_weights,
     fit_module,
 )
-from kneegrade_ml.training.train import dataset_record, train_model
+from kneegrade_ml.training.train import train_model
 
 
 def test_balanced_class_weights_match_hand_computation():

@@ -49,6 +49,8 @@ class DatasetSource:
     doi: str
     licence: str
     page: str
+    population: str
+    """Who the images are of: a model card's first limitation."""
 
 
 DATASETS: dict[str, DatasetSource] = {
@@ -67,6 +69,8 @@ DATASETS: dict[str, DatasetSource] = {
         doi="10.17632/56rmx5bjcr.1",
         licence="CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)",
         page="https://data.mendeley.com/datasets/56rmx5bjcr/1",
+        population="Osteoarthritis Initiative (OAI) baseline knee radiographs: US adults"
+        " aged 45-79 with, or at risk of, knee osteoarthritis",
     ),
 }
 

@@ -119,3 +119,42 @@ def summarize_cv(fold_accuracies: Sequence[float]) -> dict:
         "accuracy_std": float(np.std(acc)),
         "accuracies": [float(a) for a in acc],
     }
+
+
+def bootstrap_intervals(
+    y_true: Sequence[int] | np.ndarray,
+    probabilities: np.ndarray,
+    resamples: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict:
+    """Percentile bootstrap intervals of the headline metrics over images drawn with replacement.
+
+    Says how far a figure on a few hundred images could move on another draw of the same kind.
+    """
+    y, probs = _validate(y_true, probabilities)
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {}
+    for _ in range(resamples):
+        idx = rng.integers(0, len(y), len(y))
+        m = compute_metrics(y[idx], probs[idx])
+        values = {
+            "accuracy": m["accuracy"],
+            "f1_macro": m["f1_macro"],
+            "qwk": m["qwk"],
+            "mae": m["mae"],
+            "ece": m["ece"],
+            **{
+                f"recall_{g}": m["per_class"][str(g)]["recall"]
+                for g in GRADES
+                if m["per_class"][str(g)]["support"]
+            },
+        }
+        for name, value in values.items():
+            if value is not None:
+                draws.setdefault(name, []).append(value)
+    tail = 100 * (1 - level) / 2
+    return {
+        name: [float(np.percentile(v, tail)), float(np.percentile(v, 100 - tail))]
+        for name, v in draws.items()
+    }

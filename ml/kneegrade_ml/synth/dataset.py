@@ -5,6 +5,7 @@ byte-identical for a seed whatever the number of worker processes or the order t
 """
 
 import csv
+import json
 import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -15,6 +16,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from kneegrade_ml.data.source import DATASET_FILE, synthetic_record
 from kneegrade_ml.grades import GRADES
 from kneegrade_ml.synth.contact_sheet import write_contact_sheet
 from kneegrade_ml.synth.params import KneeParams, sample_params
@@ -98,6 +100,7 @@ def generate_dataset(
     ):
         rows.append({"path": job.relpath, "split": job.split, **params.as_row()})
     _write_labels(out / "labels.csv", rows)
+    (out / DATASET_FILE).write_text(json.dumps(synthetic_record(seed), indent=2))
     write_contact_sheet(out, rows, out / "contact_sheet.png")
     return rows
 

@@ -1,7 +1,6 @@
 """``kneegrade train``: fit one model kind on a data set folder and write its model directory."""
 
 import hashlib
-import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,6 +9,7 @@ from kneegrade_ml.bundle import save_bundle
 from kneegrade_ml.data.errors import DatasetError
 from kneegrade_ml.data.folders import Sample, count_by_grade, scan_dataset
 from kneegrade_ml.data.loading import load_pixels
+from kneegrade_ml.data.source import dataset_record
 from kneegrade_ml.evaluation.metrics import compute_metrics
 from kneegrade_ml.models.classifiers import (
     CLASSIFIERS,
@@ -22,7 +22,6 @@ from kneegrade_ml.runtime import configure_cpu
 from kneegrade_ml.training.calibration import calibrate, softmax_with_temperature
 from kneegrade_ml.training.loop import SPEC_OPTIONS, TrainOptions
 
-SOURCE_FILE = "SOURCE.md"
 HELD_OUT_SPLITS = ("val", "test")
 """The first of these present is the held-out split: shown each epoch, reported in the card.
 
@@ -50,28 +49,6 @@ def _pretrained_record(pretrained: Path | None) -> dict:
         return {"source": "torchvision MobileNet_V2_Weights.IMAGENET1K_V1"}
     digest = hashlib.sha256(Path(pretrained).read_bytes()).hexdigest()
     return {"source": str(pretrained), "sha256": digest}
-
-
-def dataset_record(data: Path) -> dict | None:
-    """Title and licence from the data set's SOURCE.md (as ``fetch-data`` writes), if any."""
-    source = Path(data) / SOURCE_FILE
-    if not source.is_file():
-        return None
-    text = source.read_text(errors="replace")
-    title = next(
-        (
-            line.lstrip("# ").strip()
-            for line in text.splitlines()
-            if line.startswith("#")
-        ),
-        None,
-    )
-    licence = re.search(r"Licen[cs]e:\s*(.+?)(?:\s*\(|;|\.\s|\n|$)", text)
-    return {
-        "title": title,
-        "licence": licence.group(1).strip() if licence else None,
-        "source_file": str(source.resolve()),
-    }
 
 
 def file_list_sha256(samples: Sequence[Sample]) -> str:

@@ -1,0 +1,103 @@
+"""What a model card tells its users, read the same way by the API, the reports and the CLI.
+
+Torch-free: serving code can describe a model without importing a network. Cards written before
+a field existed still read: a model whose training data is not recorded as real radiographs is a
+demo, never presented as able to grade a real knee.
+"""
+
+from dataclasses import dataclass
+
+from kneegrade_ml.data.source import REAL, SYNTHETIC
+from kneegrade_ml.models.names import MODEL_NAMES
+
+DEMO_NOTE = "Demo only: trained on synthetic images, it cannot grade real radiographs."
+UNKNOWN_NOTE = "Training data not recorded: not validated on real radiographs."
+UNRECORDED_NOTE = "Graded before KneeGrade recorded what its models learned from: treat as unvalidated."
+
+
+def model_warning(data_kind: str | None) -> str | None:
+    """What to print beside a grade from a model that learned from ``data_kind``: nothing for
+    real radiographs; None means a grade stored before the data kind was recorded."""
+    if data_kind == REAL:
+        return None
+    if data_kind is None:
+        return UNRECORDED_NOTE
+    return DEMO_NOTE if data_kind == SYNTHETIC else UNKNOWN_NOTE
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model's name, version and provenance as shown next to every grade it gives."""
+
+    name: str
+    version: str
+    data_kind: str
+    """``real``, ``synthetic`` or ``unknown``."""
+    trained_on: str
+    """One line: which images the model learned from."""
+    metrics_on: str | None
+    """One line: which images its headline metrics were measured on."""
+    intended_use: str | None
+    limitations: tuple[str, ...]
+
+    @property
+    def demo(self) -> bool:
+        """True unless the card records real radiographs as the training data."""
+        return self.data_kind != REAL
+
+    @property
+    def warning(self) -> str | None:
+        """What to print beside a demo model's grade; None for a real-radiograph model."""
+        return model_warning(self.data_kind)
+
+    @classmethod
+    def from_card(cls, card: dict) -> "ModelInfo":
+        training = card.get("training") or {}
+        dataset = training.get("dataset") or None
+        kind = _data_kind(dataset)
+        return cls(
+            name=str(card.get("name") or MODEL_NAMES.get(card.get("kind"), "model")),
+            version=str(card.get("version") or card.get("created") or "unversioned"),
+            data_kind=kind,
+            trained_on=_trained_on(kind, dataset, training.get("counts") or {}),
+            metrics_on=_metrics_on(kind, dataset, card.get("metrics")),
+            intended_use=card.get("intended_use"),
+            limitations=tuple(card.get("limitations") or ()),
+        )
+
+
+def _data_kind(dataset: dict | None) -> str:
+    """Older cards of real data sets hold a SOURCE.md record without ``kind``."""
+    if not dataset:
+        return "unknown"
+    return str(dataset.get("kind", REAL))
+
+
+def _images(counts: dict, split: str) -> int | None:
+    per_grade = counts.get(split)
+    return sum(per_grade.values()) if isinstance(per_grade, dict) else None
+
+
+def _describe(kind: str, dataset: dict | None) -> str:
+    if kind == SYNTHETIC:
+        seed = (dataset or {}).get("seed")
+        return "synthetic knee images" + (f" (seed {seed})" if seed is not None else "")
+    if kind == REAL:
+        return f"real knee radiographs, {(dataset or {}).get('title') or 'data set'}"
+    return "unrecorded data"
+
+
+def _trained_on(kind: str, dataset: dict | None, counts: dict) -> str:
+    n = _images(counts, "train")
+    size = f", train split ({n:,} images)" if n else ""
+    return f"{_describe(kind, dataset)}{size}"
+
+
+def _metrics_on(kind: str, dataset: dict | None, metrics: dict | None) -> str | None:
+    if not metrics:
+        return None
+    n = metrics.get("n")
+    size = f" ({n:,} images)" if n else ""
+    return (
+        f"{metrics.get('split', 'held-out')} split of {_describe(kind, dataset)}{size}"
+    )

@@ -1,0 +1,289 @@
+"""``kneegrade release``: turn a trained model directory into a versioned, self-describing release.
+
+The release re-measures the model as it will be served (half-precision weights, flip averaging,
+calibrated), with 95 % bootstrap intervals, and writes a card that says what the model is for,
+what it learned from, where it fails and how it was made: the model card a clinician, an
+integrator or a reviewer reads (``model.json``, and the same as ``README.md``).
+"""
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from kneegrade_ml.bundle import CARD_FILE, file_record, load_bundle, read_card
+from kneegrade_ml.data.errors import DatasetError
+from kneegrade_ml.data.folders import scan_dataset
+from kneegrade_ml.data.loading import load_pixels
+from kneegrade_ml.data.source import dataset_record
+from kneegrade_ml.evaluation.metrics import (
+    bootstrap_intervals,
+    compute_metrics,
+    expected_calibration_error,
+)
+from kneegrade_ml.grades import GRADES, grade_name
+from kneegrade_ml.models.classifiers import _TorchClassifier
+from kneegrade_ml.models.names import MODEL_NAMES
+from kneegrade_ml.runtime import configure_cpu
+from kneegrade_ml.training.calibration import (
+    cross_fitted_probabilities,
+    softmax_with_temperature,
+)
+from kneegrade_ml.training.train import file_list_sha256
+
+README_FILE = "README.md"
+HALF_TOLERANCE = 1e-3
+"""Largest change in any probability that half-precision storage may cause; else float32."""
+SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+
+
+class ReleaseError(ValueError):
+    """A release that cannot be made as asked: the message says why."""
+
+
+INTENDED_USE = (
+    "Decision support for Kellgren-Lawrence grading of a single knee on an AP/PA radiograph"
+    " crop, in adults. Not a diagnosis: a clinician reads the image and decides the grade."
+)
+
+
+def _held_out(card: dict, data: Path) -> tuple[str, list]:
+    """The split the card's metrics came from, checked to hold the same files as in training."""
+    split = (card.get("metrics") or {}).get("split")
+    splits = scan_dataset(data)
+    if split not in splits:
+        raise DatasetError(
+            f"{data} has no {split!r} split, which the model was measured on"
+        )
+    recorded = ((card.get("training") or {}).get("file_list_sha256") or {}).get(split)
+    if recorded and recorded != file_list_sha256(splits[split]):
+        raise DatasetError(
+            f"{data}/{split} does not hold the files the model was measured on in training"
+        )
+    return split, splits[split]
+
+
+def _save_weights(classifier: _TorchClassifier, path: Path, half: bool) -> None:
+    state = classifier.network.state_dict()
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    torch.save(state, path)
+
+
+def _served_logits(directory: Path, pixels: torch.Tensor) -> np.ndarray:
+    """Logits of the released directory as the server will compute them."""
+    classifier, _ = load_bundle(directory)
+    return classifier.pixel_logits(pixels).numpy()
+
+
+def confusions(confusion: list[list[int]], top: int = 3) -> list[str]:
+    """The ``top`` most frequent wrong grades, as sentences for the limitations."""
+    matrix = np.asarray(confusion)
+    pairs = [
+        (int(matrix[t, p]), t, p)
+        for t in GRADES
+        for p in GRADES
+        if t != p and matrix[t, p]
+    ]
+    return [
+        f"Grades KL {t} ({grade_name(t)}) as KL {p} ({grade_name(p)}): {n} of "
+        f"{int(matrix[t].sum())} KL {t} images in the validation split"
+        for n, t, p in sorted(pairs, reverse=True)[:top]
+    ]
+
+
+def limitations(dataset: dict | None, metrics: dict, input_size: int) -> list[str]:
+    """What the model cannot be trusted with, from its data and its own errors."""
+    population = (dataset or {}).get("population")
+    notes = [
+        f"Trained on {population}; other populations, scanners and exposures are untested."
+        if population
+        else "Trained on one data set; other populations and scanners are untested.",
+        (
+            f"Expects a square crop centred on one knee joint, AP/PA view, as in training"
+            f" ({input_size}x{input_size} px): wider crops, both knees or full-leg images are"
+            " squashed to a square and grade worse. Lateral views are out of scope."
+        ),
+        (
+            "KL 1 (Doubtful) is the least reliable grade, as between human readers"
+            f" (recall {metrics['per_class']['1']['recall']:.0%} on validation)."
+        ),
+        *confusions(metrics["confusion_matrix"]),
+        (
+            "Probabilities are calibrated on the validation split (temperature scaling);"
+            " an uncertain grade is flagged for review, which the clinician should follow."
+        ),
+    ]
+    return notes
+
+
+def release_model(
+    trained: Path,
+    data: Path,
+    out: Path,
+    version: str,
+    notes: str,
+    half: bool = True,
+    progress: bool = True,
+) -> dict:
+    """Write the release of ``trained`` to ``out`` (version ``version``, changelog ``notes``)."""
+    if not SEMVER.match(version):
+        raise ReleaseError(f"version must be semantic (e.g. 1.2.0), got {version!r}")
+    configure_cpu()
+    classifier, card = load_bundle(trained)
+    if not isinstance(classifier, _TorchClassifier):
+        raise ReleaseError(f"{card['kind']} models are not released (networks only)")
+    split, samples = _held_out(card, data)
+    pixels, labels = load_pixels(samples, classifier.spec, progress=progress)
+    labels = labels.numpy()
+    reference = classifier.pixel_logits(pixels).numpy()
+    temperature = classifier.temperature
+
+    previous = read_card(out) if (out / CARD_FILE).is_file() else {}
+    out.mkdir(parents=True, exist_ok=True)
+    weights = out / classifier.weights_file
+    _save_weights(classifier, weights, half)
+    (out / CARD_FILE).write_text(
+        _json({**card, "files": {weights.name: file_record(weights)}})
+    )
+    logits = _served_logits(out, pixels)
+    probabilities = softmax_with_temperature(logits, temperature)
+    drift = float(
+        np.abs(probabilities - softmax_with_temperature(reference, temperature)).max()
+    )
+    if drift > HALF_TOLERANCE and half:
+        return release_model(trained, data, out, version, notes, False, progress)
+
+    dataset = dataset_record(data)
+    metrics = {"split": split, **compute_metrics(labels, probabilities)}
+    metrics["ci95"] = bootstrap_intervals(labels, probabilities)
+    released = {
+        **card,
+        "name": f"KneeGrade KL {MODEL_NAMES[card['kind']]}",
+        "version": version,
+        "changelog": {version: notes, **(previous.get("changelog") or {})},
+        "intended_use": INTENDED_USE,
+        "limitations": limitations(dataset, metrics, classifier.spec.size),
+        "training": {**card["training"], "dataset": dataset},
+        "metrics": metrics,
+        "calibration": {
+            **(card.get("calibration") or {}),
+            "split": split,
+            "temperature": temperature,
+            "ece_before": expected_calibration_error(
+                labels, softmax_with_temperature(logits, 1.0)
+            ),
+            "ece_after": metrics["ece"],
+            "ece_after_cross_fitted": expected_calibration_error(
+                labels, cross_fitted_probabilities(logits, labels)
+            ),
+        },
+        "files": {weights.name: file_record(weights)},
+        "storage": {
+            "dtype": "float16" if half else "float32",
+            "max_probability_change_vs_float32": drift,
+            "measured_on": f"{split} split ({len(labels)} images)",
+        },
+        "release": {
+            "released": datetime.now(UTC).isoformat(timespec="seconds"),
+            "from": str(Path(trained).resolve()),
+        },
+    }
+    (out / CARD_FILE).write_text(_json(released))
+    (out / README_FILE).write_text(card_markdown(released))
+    return released
+
+
+def _json(card: dict) -> str:
+    return json.dumps(card, indent=2) + "\n"
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f} %"
+
+
+def _interval(metrics: dict, name: str, scale: float = 100.0, digits: int = 1) -> str:
+    low, high = metrics["ci95"].get(name, (None, None))
+    if low is None:
+        return ""
+    return f" (95 % CI {scale * low:.{digits}f}-{scale * high:.{digits}f})"
+
+
+def _digests(files: dict) -> str:
+    return ", ".join(
+        f"`{name}` sha256 {record['sha256']}" for name, record in files.items()
+    )
+
+
+def card_markdown(card: dict) -> str:
+    """The card as a page a person reads: the same facts as ``model.json``."""
+    m = card["metrics"]
+    training = card["training"]
+    dataset = training.get("dataset") or {}
+    source = training.get("source") or {}
+    calibration = card.get("calibration") or {}
+    recalls = " / ".join(f"{_pct(m['per_class'][str(g)]['recall'])}" for g in GRADES)
+    lines = [
+        f"# {card['name']} {card['version']}",
+        "",
+        f"**Intended use.** {card['intended_use']}",
+        "",
+        f"**Architecture.** {card['architecture']}",
+        "",
+        "## Limitations",
+        "",
+        *(f"- {note}" for note in card["limitations"]),
+        "",
+        "## Training data",
+        "",
+        (
+            f"- {dataset.get('title', 'unrecorded')} ({dataset.get('kind', '?')} images);"
+            f" licence {dataset.get('licence', 'unrecorded')}"
+        ),
+        f"- Citation: {dataset.get('citation', 'unrecorded')}",
+        f"- Images: {dataset.get('population', 'population unrecorded')}",
+        (
+            f"- Trained on the train split only ({sum(training['counts']['train'].values()):,}"
+            f" images); the {m['split']} split ({m['n']} images) was used for the metrics"
+            " below and to fit the calibration temperature, never for training."
+        ),
+        "",
+        f"## Metrics on the {m['split']} split ({m['n']} images, as served)",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        f"| accuracy | {_pct(m['accuracy'])}{_interval(m, 'accuracy')} |",
+        f"| macro F1 | {_pct(m['f1_macro'])}{_interval(m, 'f1_macro')} |",
+        f"| QWK | {m['qwk']:.3f}{_interval(m, 'qwk', 1, 3)} |",
+        f"| MAE (grades) | {m['mae']:.3f}{_interval(m, 'mae', 1, 3)} |",
+        f"| recall KL 0/1/2/3/4 | {recalls} |",
+        (
+            f"| ECE before / after calibration | {calibration.get('ece_before', 0):.3f} /"
+            f" {calibration.get('ece_after', 0):.3f} (cross-fitted"
+            f" {calibration.get('ece_after_cross_fitted', 0):.3f}; temperature"
+            f" {calibration.get('temperature', 1):.2f}) |"
+        ),
+        "",
+        "95 % intervals: percentile bootstrap over the images (1,000 resamples).",
+        "",
+        "## How it was made",
+        "",
+        f"- Command: `{training.get('command') or 'unrecorded'}`",
+        f"- Source commit: {source.get('commit', 'unrecorded')}"
+        + (" (with uncommitted changes)" if source.get("dirty") else ""),
+        f"- Training time: {training.get('seconds', 0) / 60:.1f} min",
+        (
+            f"- Weights: {_digests(card['files'])}"
+            f" ({card['storage']['dtype']}; probabilities within"
+            f" {card['storage']['max_probability_change_vs_float32']:.1e} of float32)"
+        ),
+        "",
+        "## Changelog",
+        "",
+        *(f"- {version}: {note}" for version, note in card["changelog"].items()),
+        "",
+    ]
+    return "\n".join(lines)

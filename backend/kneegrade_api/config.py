@@ -19,8 +19,13 @@ class Settings(BaseSettings):
     """Database (by default), uploads and the generated secret key live here."""
     database_url: str | None = None
     """Any SQLAlchemy URL; unset means the SQLite file ``{data_dir}/kneegrade.db``."""
-    models_dir: Path = Path("artifacts/models")
-    """One folder per model kind (``mobilenetv2``, ``cnn``, ``rf``), each with a ``model.json``."""
+    models_dir: Annotated[list[Path], NoDecode] = [Path("models")]
+    """Where the served models are: model directories (a ``model.json`` each) or folders of them,
+    comma-separated. A model's id is its directory's name. The default is the released
+    real-radiograph model; ``artifacts/models`` holds the synthetic demos ``make pipeline`` builds."""
+    default_model: str | None = None
+    """The model id that grades when a request names none; unset means the first model trained
+    on real radiographs, else ``mobilenetv2``, else the first loaded."""
     samples_dir: Path = Path("artifacts/synthetic/samples")
     """The demo images, as ``<grade>/*.png``."""
     frontend_dir: Path = Path("frontend")
@@ -46,10 +51,12 @@ class Settings(BaseSettings):
             return None
         return value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "models_dir", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
-        """Accept ``a,b`` as well as ``["a", "b"]`` from the environment."""
+    def _split_list(cls, value: object) -> object:
+        """Accept ``a,b`` as well as ``["a", "b"]`` from the environment, and one path alone."""
+        if isinstance(value, Path):
+            return [value]
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):

@@ -92,7 +92,7 @@ def prediction_summaries(
     return session.execute(
         select(
             Prediction.grade,
-            Prediction.model_kind,
+            Prediction.model_id,
             Prediction.confidence,
             Prediction.created_at,
         ).where(Prediction.user_id == user_id)

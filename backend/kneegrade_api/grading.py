@@ -11,16 +11,21 @@ from sqlalchemy.orm import Session
 
 from kneegrade_api import crud
 from kneegrade_api.images import decode_upload, thumbnail_png
-from kneegrade_api.inference import ModelUnavailable, ServedModel
+from kneegrade_api.inference import ModelUnavailable, ServedModel, UnknownModel
 from kneegrade_api.models import Prediction, User
 from kneegrade_api.state import AppState
 from kneegrade_ml.explain.render import heatmap_png
 
 
-def served_model(state: AppState, kind: str) -> ServedModel:
-    """The loaded model of ``kind``, else a 503 that says which ones are loaded."""
+def served_model(state: AppState, model_id: str | None) -> ServedModel:
+    """The loaded model ``model_id`` (None: the default); an unknown id is a 422, a model that
+    did not load a 503, each saying which ones are loaded."""
     try:
-        return state.registry.get(kind)
+        return state.registry.get(model_id)
+    except UnknownModel as err:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(err)
+        ) from err
     except ModelUnavailable as err:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(err)
@@ -45,6 +50,7 @@ def grade_upload(
     """Grade the uploaded bytes and keep them in the user's history; bad input raises a 4xx."""
     upload = decode_upload(data, state.settings.max_image_pixels)
     result, heatmap = served.grade(upload.image)
+    info = served.info
     stored = state.store.save(
         user.id,
         upload.data,
@@ -61,8 +67,12 @@ def grade_upload(
                 thumbnail_path=stored.thumbnail_path,
                 heatmap_path=stored.heatmap_path,
                 original_filename=display_name(filename),
+                model_id=served.id,
                 model_kind=served.kind,
-                model_version=served.version,
+                model_version=info.version,
+                model_name=info.name,
+                model_trained_on=info.trained_on,
+                model_data_kind=info.data_kind,
                 grade=result.grade,
                 confidence=result.confidence,
                 probabilities=list(result.probabilities),

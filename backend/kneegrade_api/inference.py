@@ -1,8 +1,12 @@
-"""The models served: each kind loaded once at start-up, and graded one call at a time."""
+"""The models served: each model directory loaded once at start-up, and graded one call at a time.
 
-import hashlib
+A model's id is its directory's name: the released ``mobilenetv2-chen2018`` beside the synthetic
+demos ``mobilenetv2``, ``cnn`` and ``rf`` when both folders are served.
+"""
+
 import logging
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,43 +14,51 @@ import numpy as np
 from PIL import Image
 
 from kneegrade_ml.bundle import CARD_FILE
-from kneegrade_ml.models.names import MODEL_NAMES
+from kneegrade_ml.modelcard import ModelInfo
+from kneegrade_ml.models.names import DEFAULT_MODEL
 from kneegrade_ml.predictor import Prediction, Predictor
 
 log = logging.getLogger(__name__)
 
-KINDS: tuple[str, ...] = tuple(MODEL_NAMES)
 LOADED, MISSING = "loaded", "missing"
 
 
 class ModelUnavailable(LookupError):
-    """The kind asked for is not loaded on this server."""
+    """The model asked for is not loaded on this server (it failed to load, or is missing)."""
+
+
+class UnknownModel(ModelUnavailable):
+    """No model of that id was ever configured on this server."""
 
 
 @dataclass
 class ServedModel:
     """A loaded model; the lock keeps calls serial, as torch already uses every core per call."""
 
-    kind: str
+    id: str
     predictor: Predictor
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
-    def name(self) -> str:
-        return MODEL_NAMES.get(self.kind, self.kind)
+    def kind(self) -> str:
+        return self.predictor.kind
 
     @property
     def card(self) -> dict:
         return self.predictor.card
 
     @property
+    def info(self) -> ModelInfo:
+        """Name, version and provenance, as shown beside every grade."""
+        return ModelInfo.from_card(self.card)
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
     def version(self) -> str:
-        """When the model was trained (its card's ``created``), else a hash of its card."""
-        created = self.card.get("created")
-        if isinstance(created, str) and created:
-            return created
-        card_bytes = (self.predictor.directory / CARD_FILE).read_bytes()
-        return hashlib.sha256(card_bytes).hexdigest()[:12]
+        return self.info.version
 
     def predict(self, image: Image.Image) -> Prediction:
         with self.lock:
@@ -60,51 +72,88 @@ class ServedModel:
         return prediction, heatmap
 
 
-def _load(kind: str, directory: Path) -> ServedModel:
+def _load(model_id: str, directory: Path) -> ServedModel:
     """Load a model directory and grade a blank image: a broken model fails here, not later.
 
     The heatmap is drawn once too, so the first upload does not pay Grad-CAM's import.
     """
-    model = ServedModel(kind, Predictor(directory))
-    if model.predictor.kind != kind:
-        raise ValueError(f"{directory} holds a {model.predictor.kind!r} model")
+    model = ServedModel(model_id, Predictor(directory))
     model.grade(Image.new("L", (224, 224)))
     return model
 
 
-class ModelRegistry:
-    """Every model kind's state: the loaded models, and why the others are not."""
+def model_directories(folders: Iterable[Path]) -> dict[str, Path | None]:
+    """Every model directory under ``folders`` by id (None: a folder that does not exist).
 
-    def __init__(self, models: dict[str, ServedModel], status: dict[str, str]):
+    A folder holding a ``model.json`` is one model; any other folder holds one per sub-folder.
+    """
+    found: dict[str, Path | None] = {}
+    for folder in folders:
+        if (folder / CARD_FILE).is_file():
+            found.setdefault(folder.name, folder)
+        elif folder.is_dir():
+            for directory in sorted(p for p in folder.iterdir() if p.is_dir()):
+                found.setdefault(directory.name, directory)
+        else:
+            found.setdefault(folder.name or str(folder), None)
+    return found
+
+
+class ModelRegistry:
+    """Every configured model's state: the loaded models, and why the others are not."""
+
+    def __init__(
+        self,
+        models: dict[str, ServedModel],
+        status: dict[str, str],
+        default: str | None = None,
+    ):
         self.models = models
         self.status = status
+        self.default = default if default is not None else _default(models)
 
     @classmethod
-    def load(cls, models_dir: Path) -> "ModelRegistry":
-        """Load ``<models_dir>/<kind>/`` for every kind; failures are logged, not raised."""
+    def load(
+        cls, folders: Iterable[Path], default: str | None = None
+    ) -> "ModelRegistry":
+        """Load every model directory in ``folders``; failures are logged, not raised."""
         models: dict[str, ServedModel] = {}
         status: dict[str, str] = {}
-        for kind in KINDS:
-            directory = models_dir / kind
-            if not directory.exists():
-                status[kind] = MISSING
+        for model_id, directory in model_directories(folders).items():
+            if directory is None:
+                status[model_id] = MISSING
                 continue
             try:
-                models[kind] = _load(kind, directory)
+                models[model_id] = _load(model_id, directory)
             except Exception as err:  # a bad model must not stop the others serving
-                log.exception("model %s in %s cannot be served", kind, directory)
-                status[kind] = f"error: {err}"
+                log.exception("model %s in %s cannot be served", model_id, directory)
+                status[model_id] = f"error: {err}"
             else:
-                status[kind] = LOADED
-                log.info("model %s loaded from %s", kind, directory)
-        return cls(models, status)
+                status[model_id] = LOADED
+                log.info("model %s loaded from %s", model_id, directory)
+        return cls(models, status, default)
 
-    def get(self, kind: str) -> ServedModel:
-        """The loaded model of ``kind``; ModelUnavailable says which ones are loaded."""
-        if kind not in self.models:
-            loaded = ", ".join(self.models) or "none"
-            raise ModelUnavailable(
-                f"model {kind!r} is not available on this server"
-                f" ({self.status.get(kind, MISSING)}; loaded: {loaded})"
-            )
-        return self.models[kind]
+    def get(self, model_id: str | None = None) -> ServedModel:
+        """The loaded model ``model_id`` (the default when None); else why it is not there."""
+        model_id = self.default if model_id is None else model_id
+        if model_id in self.models:
+            return self.models[model_id]
+        loaded = ", ".join(self.models) or "none"
+        if model_id is None:
+            raise ModelUnavailable(f"no model is loaded on this server ({self.status})")
+        if model_id not in self.status:
+            raise UnknownModel(f"unknown model {model_id!r} (loaded: {loaded})")
+        raise ModelUnavailable(
+            f"model {model_id!r} is not available on this server"
+            f" ({self.status[model_id]}; loaded: {loaded})"
+        )
+
+
+def _default(models: dict[str, ServedModel]) -> str | None:
+    """The first model trained on real radiographs, else the SPEC's MobileNetV2, else any."""
+    real = [model_id for model_id, m in models.items() if not m.info.demo]
+    if real:
+        return real[0]
+    if DEFAULT_MODEL in models:
+        return DEFAULT_MODEL
+    return next(iter(models), None)

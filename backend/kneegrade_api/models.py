@@ -94,8 +94,16 @@ class Prediction(Base):
     heatmap_path: Mapped[str | None] = mapped_column(String(255), default=None)
     """The model's heatmap as an 8-bit PNG at the image's size; none for older predictions."""
     original_filename: Mapped[str] = mapped_column(String(255))
+    model_id: Mapped[str] = mapped_column(String(100))
+    """The served model's id (its directory's name), as a client names it."""
     model_kind: Mapped[str] = mapped_column(String(50))
+    """Its architecture: ``mobilenetv2``, ``cnn`` or ``rf``."""
     model_version: Mapped[str] = mapped_column(String(100))
+    model_name: Mapped[str | None] = mapped_column(String(100), default=None)
+    model_trained_on: Mapped[str | None] = mapped_column(String(255), default=None)
+    """What the model learned from, when it graded; none for older predictions."""
+    model_data_kind: Mapped[str | None] = mapped_column(String(20), default=None)
+    """``real``, ``synthetic`` or ``unknown``; none for older predictions."""
     grade: Mapped[int] = mapped_column(Integer)
     confidence: Mapped[float] = mapped_column(Float)
     probabilities: Mapped[list[float]] = mapped_column(JSON)

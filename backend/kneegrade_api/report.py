@@ -29,9 +29,9 @@ INK = HexColor("#0a0a1a")
 MUTED = HexColor("#4b5563")
 RULE = HexColor("#d1d5db")
 TRACK = HexColor("#e5e7eb")
-AMBER_FILL, AMBER_EDGE, AMBER_INK = (
-    HexColor(c) for c in ("#fef3c7", "#f59e0b", "#78350f")
-)
+AMBER = tuple(HexColor(c) for c in ("#fef3c7", "#f59e0b", "#78350f"))
+RED = tuple(HexColor(c) for c in ("#fee2e2", "#dc2626", "#7f1d1d"))
+"""Callout colours: fill, edge, ink."""
 FONT, BOLD = "Helvetica", "Helvetica-Bold"
 
 PAGE_W, PAGE_H = A4
@@ -66,6 +66,10 @@ class ReportContent:
     heatmap_png: bytes | None
     """The heatmap overlay as a PNG, or None when the model gives none."""
     heatmap_caption: str = "Model attention (heatmap)"
+    model_trained_on: str | None = None
+    """What the model learned from; None when it was not recorded."""
+    model_warning: str | None = None
+    """Printed in red above the result, e.g. for a synthetic demo model."""
 
     def __post_init__(self) -> None:
         grade_name(self.grade)  # raises on a grade outside 0-4
@@ -87,6 +91,8 @@ def render_report(content: ReportContent) -> bytes:
     )
     y = PAGE_H - MARGIN
     y = _header(pdf, content, y)
+    if content.model_warning:
+        y = _callout(pdf, y - 10, "Not a validated grade", content.model_warning, RED)
     y = _images(pdf, content, y - 16)
     y = _result(pdf, content, y - 20)
     y = _bars(pdf, content, y - 18)
@@ -293,19 +299,26 @@ def _review(pdf: Canvas, content: ReportContent, top: float) -> float:
         pdf.setFillColor(MUTED)
         pdf.drawString(MARGIN, top - 10, "No review flag was raised for this scan.")
         return top - 10
+    return _callout(pdf, top, "Review recommended", content.review_reason or "", AMBER)
+
+
+def _callout(
+    pdf: Canvas, top: float, title: str, text: str, colours: tuple[HexColor, ...]
+) -> float:
+    """A rounded box in ``colours`` (fill, edge, ink): a bold title, then up to 4 lines."""
+    fill, edge, ink = colours
     pad, leading = 10.0, 13.0
-    reason = content.review_reason or ""
-    lines = _wrap(reason, FONT, 10, WIDTH - 2 * pad, 4) if reason else []
+    lines = _wrap(text, FONT, 10, WIDTH - 2 * pad, 4) if text else []
     height = 2 * pad + 12 + leading * len(lines)
     bottom = top - height
-    pdf.setFillColor(AMBER_FILL)
-    pdf.setStrokeColor(AMBER_EDGE)
+    pdf.setFillColor(fill)
+    pdf.setStrokeColor(edge)
     pdf.setLineWidth(1.2)
     pdf.roundRect(MARGIN, bottom, WIDTH, height, 4, stroke=1, fill=1)
-    pdf.setFillColor(AMBER_INK)
+    pdf.setFillColor(ink)
     pdf.setFont(BOLD, 11)
     y = top - pad - 10
-    pdf.drawString(MARGIN + pad, y, "Review recommended")
+    pdf.drawString(MARGIN + pad, y, title)
     pdf.setFont(FONT, 10)
     for line in lines:
         y -= leading
@@ -318,6 +331,7 @@ def _details(pdf: Canvas, content: ReportContent, top: float) -> None:
     graded = content.graded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     rows = (
         ("Model", f"{content.model_name}, version {content.model_version}", 2),
+        ("Trained on", content.model_trained_on or "not recorded", 2),
         ("Graded", graded, 1),
         ("File", content.original_filename, 3),
         ("Scan id", f"#{content.prediction_id}", 1),

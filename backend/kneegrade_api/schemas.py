@@ -10,7 +10,7 @@ Username = Annotated[
     StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9._-]+$"),
     Field(description="3-50 letters, digits, dots, underscores or hyphens"),
 ]
-ModelKind = Literal["mobilenetv2", "cnn", "rf"]
+DataKind = Literal["real", "synthetic", "unknown"]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
@@ -61,9 +61,32 @@ class PredictionOut(BaseModel):
     probabilities_named: dict[str, Probability] = Field(
         description="the same probabilities keyed by KL name"
     )
-    model: str = Field(examples=["mobilenetv2"])
-    model_name: str = Field(examples=["MobileNetV2"])
-    model_version: str
+    model: str = Field(
+        description="the id of the model that graded it",
+        examples=["mobilenetv2-chen2018"],
+    )
+    model_kind: str = Field(examples=["mobilenetv2"])
+    model_name: str = Field(examples=["KneeGrade KL MobileNetV2"])
+    model_version: str = Field(examples=["1.0.0"])
+    model_trained_on: str | None = Field(
+        description="what the model learned from; null for predictions made before it was"
+        " recorded",
+        examples=[
+            (
+                "real knee radiographs, Knee Osteoarthritis Severity Grading Dataset,"
+                " train split (5,778 images)"
+            )
+        ],
+    )
+    model_data_kind: DataKind | None = Field(
+        description="`real` radiographs, `synthetic` images or `unknown`; null when not"
+        " recorded"
+    )
+    model_warning: str | None = Field(
+        description="shown beside the grade when the model is a demo that cannot grade"
+        " real radiographs",
+        examples=[None],
+    )
     original_filename: str
     created_at: dt.datetime
     review_recommended: bool = Field(
@@ -147,13 +170,29 @@ class StatsOut(BaseModel):
 
 
 class ModelOut(BaseModel):
-    """A served model with its model card and held-out evaluation metrics."""
+    """A served model with its model card, provenance and held-out evaluation metrics."""
 
-    id: str = Field(examples=["mobilenetv2"])
-    kind: str
-    name: str = Field(examples=["MobileNetV2"])
-    version: str
+    id: str = Field(
+        description="what to send as `model` to grade with it",
+        examples=["mobilenetv2-chen2018"],
+    )
+    kind: str = Field(examples=["mobilenetv2"])
+    name: str = Field(examples=["KneeGrade KL MobileNetV2"])
+    version: str = Field(examples=["1.0.0"])
     default: bool
+    data_kind: DataKind = Field(
+        description="what it learned from: `real` radiographs, `synthetic` images (a demo)"
+        " or `unknown` (not validated on real radiographs)"
+    )
+    demo: bool = Field(description="true unless it learned from real radiographs")
+    warning: str | None = Field(description="shown beside a demo model's grades")
+    trained_on: str
+    metrics_on: str | None = Field(
+        description="which images `metrics` were measured on"
+    )
+    intended_use: str | None
+    limitations: list[str]
+    changelog: dict[str, str] = Field(description="release notes by version")
     architecture: str
     input: dict
     hyperparameters: dict

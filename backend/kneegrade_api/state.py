@@ -39,10 +39,10 @@ class AppState:
             secret_key = settings.secret_key.get_secret_value()
         else:
             secret_key = load_or_create_secret_key(settings.secret_key_file)
-        registry = ModelRegistry.load(settings.models_dir)
-        for kind, state in registry.status.items():
+        registry = ModelRegistry.load(settings.models_dir, settings.default_model)
+        for model_id, state in registry.status.items():
             if state != LOADED:
-                log.warning("model %s is not served: %s", kind, state)
+                log.warning("model %s is not served: %s", model_id, state)
         return cls(
             settings,
             engine,

@@ -4,7 +4,6 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from kneegrade_api.inference import KINDS
 from kneegrade_api.schemas import (
     ConfidenceBin,
     DayCount,
@@ -13,7 +12,6 @@ from kneegrade_api.schemas import (
     StatsOut,
 )
 from kneegrade_ml.grades import GRADE_NAMES
-from kneegrade_ml.models.names import MODEL_NAMES
 
 DAYS = 30
 BINS = 10
@@ -25,9 +23,15 @@ def _confidence_bin(confidence: float) -> int:
 
 
 def compute_stats(
-    rows: Iterable[tuple[int, str, float, datetime]], now: datetime | None = None
+    rows: Iterable[tuple[int, str, float, datetime]],
+    served: dict[str, str] | None = None,
+    now: datetime | None = None,
 ) -> StatsOut:
-    """Counts per grade, per day (last 30 days, UTC), per confidence bin and per model."""
+    """Counts per grade, per day (last 30 days, UTC), per confidence bin and per model.
+
+    ``served`` names the models on this server by id: each is listed, used or not, first.
+    """
+    served = served or {}
     rows = list(rows)
     today = (now or datetime.now(UTC)).astimezone(UTC).date()
     first_day = today - timedelta(days=DAYS - 1)
@@ -56,7 +60,7 @@ def compute_stats(
             for i in range(BINS)
         ],
         models=[
-            ModelUsage(model=kind, name=MODEL_NAMES.get(kind, kind), count=models[kind])
-            for kind in [*KINDS, *sorted(set(models) - set(KINDS))]
+            ModelUsage(model=model, name=served.get(model, model), count=models[model])
+            for model in [*served, *sorted(set(models) - set(served))]
         ],
     )

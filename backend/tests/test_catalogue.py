@@ -91,20 +91,23 @@ def test_broken_model_is_reported_not_fatal(
         assert [
             m["id"] for m in client.get("/api/models", headers=account.headers).json()
         ] == ["rf"]
-        response = upload(client, account, b"unused")
+        response = upload(client, account, b"unused", model="mobilenetv2")
         assert response.status_code == 503
         assert "mobilenetv2" in response.json()["detail"]
+        response = upload(client, account, b"unused", model="no-such-model")
+        assert response.status_code == 422
+        assert "unknown model 'no-such-model'" in response.json()["detail"]
 
 
 def test_no_models_at_all_still_serves(settings_for, tmp_path: Path) -> None:
     with TestClient(create_app(settings_for(models_dir=tmp_path / "none"))) as client:
         health = client.get("/api/health").json()
-        assert health["models"] == {
-            "mobilenetv2": "missing",
-            "cnn": "missing",
-            "rf": "missing",
-        }
+        assert health["models"] == {"none": "missing"}
         assert health["status"] == "degraded"
+        account = register(client)
+        response = upload(client, account, b"unused")
+        assert response.status_code == 503
+        assert "no model is loaded" in response.json()["detail"]
 
 
 def test_a_real_recipe_model_is_served_calibrated(

@@ -1,6 +1,7 @@
 """Settings and the generated signing key."""
 
 import stat
+from pathlib import Path
 
 import pytest
 from api_helpers import app_state
@@ -48,7 +49,8 @@ def test_defaults() -> None:
     settings = Settings()
     assert settings.secret_key is None
     assert settings.max_upload_bytes == 20 * 1024 * 1024
-    assert str(settings.models_dir) == "artifacts/models"
+    assert settings.models_dir == [Path("models")]
+    assert settings.default_model is None
     assert settings.cors_origins == []
 
 

@@ -48,7 +48,7 @@ def test_upgrade_is_idempotent_and_keeps_data(tmp_path) -> None:
     upgrade_database(url)
     with engine.connect() as connection:
         assert (
-            connection.scalar(text("SELECT version_num FROM alembic_version")) == "0002"
+            connection.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
         )
         assert connection.scalar(select(User.username)) == "kept"
     engine.dispose()
@@ -76,9 +76,14 @@ def test_upgrade_from_0001_keeps_predictions_without_heatmaps(tmp_path) -> None:
     upgrade_database(url)
     with engine.connect() as connection:
         row = connection.execute(
-            select(Prediction.grade, Prediction.heatmap_path)
+            select(
+                Prediction.grade,
+                Prediction.heatmap_path,
+                Prediction.model_id,
+                Prediction.model_trained_on,
+            )
         ).one()
-    assert tuple(row) == (2, None)
+    assert tuple(row) == (2, None, "rf", None)
     engine.dispose()
 
 
@@ -91,6 +96,7 @@ def test_sqlite_enforces_foreign_keys(api: TestClient) -> None:
                 image_path="x",
                 thumbnail_path="y",
                 original_filename="z",
+                model_id="rf",
                 model_kind="rf",
                 model_version="v",
                 grade=0,

@@ -55,7 +55,8 @@ def test_compute_stats_bins_days_and_edges() -> None:
         (0, "cnn", 0.0, now - timedelta(days=30)),
         (2, "custom", 0.55, now - timedelta(days=1)),
     ]
-    stats = compute_stats(rows, now=now)
+    served = {"mobilenetv2": "MobileNetV2", "cnn": "Custom CNN", "rf": "Random Forest"}
+    stats = compute_stats(rows, served, now=now)
     assert stats.total == 4
     assert [b.count for b in stats.confidence_histogram] == [
         1,
@@ -74,4 +75,5 @@ def test_compute_stats_bins_days_and_edges() -> None:
     assert stats.per_day[-1].count == 1 and stats.per_day[-2].count == 1
     assert sum(d.count for d in stats.per_day) == 3
     assert [m.model for m in stats.models] == ["mobilenetv2", "cnn", "rf", "custom"]
+    assert [m.name for m in stats.models] == [*served.values(), "custom"]
     assert stats.last_scan_at == now

@@ -78,7 +78,8 @@ def test_unknown_model_is_422_listing_the_choices(
     api: TestClient, user: Account, sample_png: bytes
 ) -> None:
     response = upload(api, user, sample_png, "resnet")
-    _assert_rejected(api, user, response, 422, "'mobilenetv2', 'cnn' or 'rf'")
+    _assert_rejected(api, user, response, 422, "unknown model 'resnet'")
+    assert "loaded: cnn, mobilenetv2, rf" in response.json()["detail"]
 
 
 def test_missing_file_is_422(api: TestClient, user: Account) -> None:
@@ -147,10 +148,12 @@ def test_image_over_the_pixel_limit_is_413(small_limits: TestClient) -> None:
     _assert_rejected(small_limits, account, response, 413, "200x100 pixels")
 
 
-def test_model_not_loaded_is_503(small_limits: TestClient, sample_png: bytes) -> None:
+def test_model_not_served_here_is_422(
+    small_limits: TestClient, sample_png: bytes
+) -> None:
     account = register(small_limits)
     response = upload(small_limits, account, sample_png, "cnn")
-    _assert_rejected(small_limits, account, response, 503, "'cnn' is not available")
+    _assert_rejected(small_limits, account, response, 422, "unknown model 'cnn'")
     assert "loaded: rf" in response.json()["detail"]
 
 

@@ -17,10 +17,9 @@ from kneegrade_api.grading import grade_upload, served_model
 from kneegrade_api.images import ACCEPTED, read_upload
 from kneegrade_api.inference import ServedModel
 from kneegrade_api.models import User
-from kneegrade_api.routes.predictions import prediction_out
-from kneegrade_api.schemas import BatchItem, BatchOut, ModelKind
+from kneegrade_api.routes.predictions import MODEL_FIELD, prediction_out
+from kneegrade_api.schemas import BatchItem, BatchOut
 from kneegrade_api.state import AppState
-from kneegrade_ml.models.names import DEFAULT_MODEL
 
 BATCH_PATH = "/api/predictions/batch"
 router = APIRouter(prefix="/predictions", tags=["predictions"])
@@ -107,9 +106,7 @@ def create_batch(  # a plain def: FastAPI runs it in its threadpool, off the eve
     files: Annotated[
         list[UploadFile], File(description=f"the X-rays ({ACCEPTED}) or zips of them")
     ],
-    model: Annotated[
-        ModelKind, Form(description="which model grades them")
-    ] = DEFAULT_MODEL,
+    model: Annotated[str | None, Form(description=MODEL_FIELD)] = None,
 ) -> BatchOut:
     served = served_model(state, model)
     settings = state.settings

@@ -8,7 +8,6 @@ from kneegrade_api.deps import StateDep
 from kneegrade_api.errors import error_responses
 from kneegrade_api.inference import LOADED
 from kneegrade_api.schemas import HealthOut
-from kneegrade_ml.models.names import DEFAULT_MODEL
 
 router = APIRouter(prefix="/health", tags=["health"])
 
@@ -16,9 +15,10 @@ router = APIRouter(prefix="/health", tags=["health"])
 @router.get(
     "",
     summary="Is the service up?",
-    description="`ok` when the database answers and the default model is loaded; `degraded`"
-    " when the database answers but the default model is not. Each model kind is `loaded`,"
-    " `missing` or `error: <why>`.",
+    description="`ok` when the database answers and every configured model is loaded;"
+    " `degraded` when the database answers but a model is not. Each configured model (by id;"
+    " a models folder that does not exist by its name) is `loaded`, `missing` or"
+    " `error: <why>` (e.g. a weight file that does not match its sha256).",
     responses=error_responses({503: "The database does not answer"}),
 )
 def health(state: StateDep) -> HealthOut:
@@ -30,7 +30,10 @@ def health(state: StateDep) -> HealthOut:
             status.HTTP_503_SERVICE_UNAVAILABLE,
             detail=f"database unavailable: {type(err).__name__}",
         ) from err
-    ok = state.registry.status.get(DEFAULT_MODEL) == LOADED
+    registry = state.registry
+    ok = registry.default is not None and all(
+        model_state == LOADED for model_state in registry.status.values()
+    )
     return HealthOut(
         status="ok" if ok else "degraded",
         database="ok",

@@ -24,7 +24,7 @@ from kneegrade_api.grading import grade_upload, served_model
 from kneegrade_api.images import ACCEPTED, png_bytes, read_upload
 from kneegrade_api.models import Prediction, User
 from kneegrade_api.report import ReportContent, render_report
-from kneegrade_api.schemas import ModelKind, PredictionOut, PredictionPage
+from kneegrade_api.schemas import PredictionOut, PredictionPage
 from kneegrade_api.state import AppState
 from kneegrade_api.storage import StoredImage, media_type
 from kneegrade_ml.data.images import read_image
@@ -35,7 +35,8 @@ from kneegrade_ml.explain.render import (
     read_heatmap_png,
 )
 from kneegrade_ml.grades import GRADE_NAMES, grade_name
-from kneegrade_ml.models.names import DEFAULT_MODEL, MODEL_NAMES
+from kneegrade_ml.modelcard import model_warning
+from kneegrade_ml.models.names import MODEL_NAMES
 from kneegrade_ml.review import review_flag
 
 router = APIRouter(prefix="/predictions", tags=["predictions"])
@@ -58,6 +59,10 @@ IMAGE_RESPONSES = {
 }
 
 
+MODEL_FIELD = (
+    "the id of the model that grades it (`GET /api/models`); by default the server's default"
+    " model, the released real-radiograph one"
+)
 DICOM_NOTE = (
     " A DICOM file is read for its pixels and display attributes only (rescale, VOI LUT or"
     " window, photometric interpretation): the file itself is not kept, only a PNG of the"
@@ -77,9 +82,14 @@ def prediction_out(prediction: Prediction) -> PredictionOut:
         confidence=prediction.confidence,
         probabilities=probabilities,
         probabilities_named=dict(zip(GRADE_NAMES, probabilities, strict=True)),
-        model=prediction.model_kind,
-        model_name=MODEL_NAMES.get(prediction.model_kind, prediction.model_kind),
+        model=prediction.model_id,
+        model_kind=prediction.model_kind,
+        model_name=prediction.model_name
+        or MODEL_NAMES.get(prediction.model_kind, prediction.model_kind),
         model_version=prediction.model_version,
+        model_trained_on=prediction.model_trained_on,
+        model_data_kind=prediction.model_data_kind,
+        model_warning=model_warning(prediction.model_data_kind),
         original_filename=prediction.original_filename,
         created_at=prediction.created_at,
         review_recommended=review.recommended,
@@ -123,9 +133,7 @@ def create_prediction(  # a plain def: FastAPI runs it in its threadpool, off th
     session: SessionDep,
     state: StateDep,
     file: Annotated[UploadFile, File(description=f"the X-ray: {ACCEPTED}")],
-    model: Annotated[
-        ModelKind, Form(description="which model grades it")
-    ] = DEFAULT_MODEL,
+    model: Annotated[str | None, Form(description=MODEL_FIELD)] = None,
 ) -> PredictionOut:
     served = served_model(state, model)
     data = read_upload(file.file, state.settings.max_upload_bytes)
@@ -272,6 +280,8 @@ def get_report(
         image_png=png_bytes(xray),
         heatmap_png=overlay,
         heatmap_caption=heatmap_caption(prediction.model_kind),
+        model_trained_on=out.model_trained_on,
+        model_warning=out.model_warning,
     )
     filename = f"kneegrade-report-{prediction.id}.pdf"
     return Response(

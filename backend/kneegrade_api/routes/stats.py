@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from kneegrade_api import crud
-from kneegrade_api.deps import CurrentUser, SessionDep
+from kneegrade_api.deps import CurrentUser, SessionDep, StateDep
 from kneegrade_api.errors import UNAUTHORIZED, error_responses
 from kneegrade_api.schemas import StatsOut
 from kneegrade_api.stats import compute_stats
@@ -18,5 +18,6 @@ router = APIRouter(prefix="/stats", tags=["stats"])
     " and per model, with the mean confidence and the time of the last scan.",
     responses=error_responses(UNAUTHORIZED),
 )
-def get_stats(user: CurrentUser, session: SessionDep) -> StatsOut:
-    return compute_stats(crud.prediction_summaries(session, user.id))
+def get_stats(user: CurrentUser, session: SessionDep, state: StateDep) -> StatsOut:
+    served = {model_id: m.name for model_id, m in state.registry.models.items()}
+    return compute_stats(crud.prediction_summaries(session, user.id), served)

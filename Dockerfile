@@ -1,9 +1,9 @@
 # KneeGrade: the REST API and the SPA on port 5011, CPU-only.
 #   docker build -t kneegrade .
-#   docker run -p 5011:5011 -v kneegrade-data:/app/data -v kneegrade-artifacts:/app/artifacts kneegrade
-# On first start the container builds the default models (`kneegrade pipeline`, with progress) into
-# the artifacts volume, then serves; later starts reuse them. Training MobileNetV2 needs ImageNet
-# weights: mount a state_dict and set KNEEGRADE_PRETRAINED to it, or allow torchvision's download.
+#   docker run -p 5011:5011 -v kneegrade-data:/app/data kneegrade
+# It serves the released real-radiograph model committed in models/ (its weights are checked
+# against the sha256 in its card at start), so nothing trains at start. To serve other models,
+# mount their folders and list them in KNEEGRADE_MODELS_DIR (comma-separated).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -23,23 +23,23 @@ COPY backend/kneegrade_api backend/kneegrade_api
 RUN pip install ./ml ./backend && rm -rf ml backend
 
 COPY frontend frontend
+COPY models models
 
 RUN useradd --create-home --uid 10001 kneegrade \
-    && mkdir -p /app/data /app/artifacts \
-    && chown kneegrade:kneegrade /app/data /app/artifacts
+    && mkdir -p /app/data \
+    && chown kneegrade:kneegrade /app/data
 USER kneegrade
 
 ENV KNEEGRADE_DATA_DIR=/app/data \
-    KNEEGRADE_MODELS_DIR=/app/artifacts/models \
-    KNEEGRADE_SAMPLES_DIR=/app/artifacts/synthetic/samples \
-    KNEEGRADE_FRONTEND_DIR=/app/frontend \
-    TORCH_HOME=/app/artifacts/torch
+    KNEEGRADE_MODELS_DIR=/app/models \
+    KNEEGRADE_SAMPLES_DIR=/app/samples \
+    KNEEGRADE_FRONTEND_DIR=/app/frontend
 
-VOLUME ["/app/data", "/app/artifacts"]
+VOLUME ["/app/data"]
 EXPOSE 5011
 
-# Generous start period: the first start trains the models before the server answers.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30m --retries=3 \
+# Loading the models and migrating the database take seconds: a short start period.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5011/api/health', timeout=4)"]
 
-CMD ["sh", "-c", "test -f artifacts/results/comparison.json || kneegrade pipeline --root artifacts --seed 0; exec kneegrade-api --host 0.0.0.0 --port 5011"]
+CMD ["kneegrade-api", "--host", "0.0.0.0", "--port", "5011"]

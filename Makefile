@@ -15,11 +15,16 @@ endif
 # Real radiographs for `make train-real`: DATA=..., else $KNEEGRADE_REAL_DATA, else ../shared's copy.
 KNEEGRADE_REAL_DATA ?= $(wildcard ../shared/data/knee-kl-chen2018)
 DATA ?= $(KNEEGRADE_REAL_DATA)
+# The released real-radiograph model, committed in models/ and served by default.
+RELEASED := models/mobilenetv2-chen2018
+RELEASE_VERSION := 1.0.0
+TRAINED ?= $(ARTIFACTS)/trained/mobilenetv2-real
 REAL_MODELS ?= $(ARTIFACTS)/models-real
-# The model directories `make run` serves: `make run MODELS=$(REAL_MODELS)` serves the real one.
-MODELS ?= $(or $(KNEEGRADE_MODELS_DIR),$(ARTIFACTS)/models)
+# The model folders `make run` serves, comma-separated: the released model by default;
+# `make run MODELS=models,artifacts/models` adds the synthetic demos `make pipeline` builds.
+MODELS ?= $(or $(KNEEGRADE_MODELS_DIR),models)
 
-.PHONY: setup test lint format synth pipeline train-real bench run clean
+.PHONY: setup test lint format synth pipeline train-real release bench run clean
 
 setup: $(STAMP)
 
@@ -48,10 +53,21 @@ synth: setup
 pipeline: setup
 	$(BIN)/kneegrade pipeline --root $(ARTIFACTS) --seed $(SEED)
 
-# MobileNetV2 with the real-radiograph recipe; serve it with `make run MODELS=$(REAL_MODELS)`.
+# Rebuild the released model from the public data set: MobileNetV2 with the real-radiograph
+# recipe, then its release card (version $(RELEASE_VERSION)+rebuild) in $(REAL_MODELS); serve it
+# with `make run MODELS=$(REAL_MODELS)`.
 train-real: setup
 	@test -n "$(DATA)" || { echo "set DATA=<folder with train/ and val/> (or KNEEGRADE_REAL_DATA); kneegrade fetch-data chen2018 --out DIR gets one"; exit 2; }
-	$(BIN)/kneegrade train --model mobilenetv2 --recipe real --data "$(DATA)" --out $(REAL_MODELS)/mobilenetv2
+	$(BIN)/kneegrade train --model mobilenetv2 --recipe real --data "$(DATA)" --out $(TRAINED)
+	$(BIN)/kneegrade release --model $(TRAINED) --data "$(DATA)" \
+	    --out $(REAL_MODELS)/mobilenetv2-chen2018 --version $(RELEASE_VERSION)+rebuild \
+	    --notes "Local rebuild of $(RELEASE_VERSION) with make train-real."
+
+# Maintainers: release what `make train-real` trained as the served model (VERSION, NOTES).
+release: setup
+	@test -n "$(VERSION)" && test -n "$(NOTES)" || { echo "set VERSION=x.y.z NOTES='what changed'"; exit 2; }
+	$(BIN)/kneegrade release --model $(TRAINED) --data "$(DATA)" --out $(RELEASED) \
+	    --version $(VERSION) --notes "$(NOTES)"
 
 bench: setup
 	$(BIN)/python bench/bench_synth.py
@@ -59,11 +75,9 @@ bench: setup
 	$(BIN)/python bench/bench_layout.py
 	$(BIN)/python bench/bench_heatmap.py
 
-# Serve the SPA, the API (/api) and the docs (/docs) on port 5011, with the models in MODELS
-# (building the default ones first when there are none); the database is migrated at start.
+# Serve the SPA, the API (/api) and the docs (/docs) on port 5011 with the models in MODELS;
+# nothing to train. The database is migrated at start.
 run: setup
-	@if [ "$(MODELS)" = "$(ARTIFACTS)/models" ] && [ ! -f $(ARTIFACTS)/results/comparison.json ]; \
-	then $(MAKE) pipeline; fi
 	KNEEGRADE_MODELS_DIR="$(MODELS)" \
 	KNEEGRADE_SAMPLES_DIR="$${KNEEGRADE_SAMPLES_DIR:-$(ARTIFACTS)/synthetic/samples}" \
 	exec $(BIN)/uvicorn kneegrade_api.main:app --host 0.0.0.0 --port 5011

@@ -2,17 +2,20 @@
 
 The server is the real app (uvicorn, the SPA from ``frontend/``, the tiny models and samples of
 ``backend/tests/conftest.py``) in a thread of this process; Chromium runs headless through
-Playwright. Set ``KNEEGRADE_SCREENSHOTS=docs/images`` to refresh the README's pictures.
+Playwright. ``live_server`` serves the three synthetic demo models; ``labelled_server`` adds a
+model trained on "real radiographs" as the default, for the tests of the models' labels. Set ``KNEEGRADE_SCREENSHOTS=docs/images`` to refresh the README's pictures.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +43,15 @@ CHROMIUM_ARGS = [
 LAPTOP = {"width": 1280, "height": 860}
 TOKEN_KEY = "kneegrade.token"
 
+RELEASED = {
+    "name": "KneeGrade KL Random Forest",
+    "version": "1.0.0",
+    "changelog": {"1.0.0": "First release."},
+    "intended_use": "Decision support for KL grading of one knee; a clinician decides.",
+    "limitations": ["Trained on one data set; other scanners are untested."],
+}
+"""What ``kneegrade release`` adds to a card (it releases networks only; the tests use a forest)."""
+
 # Read once at import: the API tests' autouse fixture clears KNEEGRADE_* variables during tests.
 PUBLISH_DIR = os.environ.get("KNEEGRADE_SCREENSHOTS")
 
@@ -50,17 +62,16 @@ class LiveServer:
     samples: Path
 
 
-@pytest.fixture(scope="session")
-def live_server(
-    tmp_path_factory: pytest.TempPathFactory, models_dir: Path, synthetic: Path
+@contextmanager
+def serve(
+    data_dir: Path, models_dir: list[Path], samples: Path
 ) -> Iterator[LiveServer]:
-    """The whole app served by uvicorn on a free 127.0.0.1 port, with a fresh data folder."""
-    data_dir = tmp_path_factory.mktemp("spa") / "data"
+    """The whole app served by uvicorn on a free 127.0.0.1 port, with data in ``data_dir``."""
     settings = Settings(
         data_dir=data_dir,
         database_url=None,
         models_dir=models_dir,
-        samples_dir=synthetic / "samples",
+        samples_dir=samples,
         frontend_dir=FRONTEND,
         secret_key=None,
         access_token_minutes=60,
@@ -84,10 +95,58 @@ def live_server(
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("the KneeGrade server did not start")
         time.sleep(0.05)
-    yield LiveServer(f"http://127.0.0.1:{port}", synthetic / "samples")
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", samples)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, models_dir: Path, synthetic: Path
+) -> Iterator[LiveServer]:
+    """The app with the three synthetic demo models (``mobilenetv2`` the default)."""
+    data_dir = tmp_path_factory.mktemp("spa") / "data"
+    with serve(data_dir, [models_dir], synthetic / "samples") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def real_models_dir(synthetic: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``rf-chen2018``: a Random Forest trained on a folder whose SOURCE.md cites the real
+    radiograph data set (so its card records real radiographs), with the name, version,
+    intended use and limitations a release writes into its card."""
+    from kneegrade_ml.training.loop import TrainOptions
+    from kneegrade_ml.training.train import train_model
+
+    data = tmp_path_factory.mktemp("real") / "knee"
+    shutil.copytree(synthetic / "train", data / "train")
+    shutil.copytree(synthetic / "test", data / "val")
+    (data / "SOURCE.md").write_text("# Knee KL\n\ndoi:10.17632/56rmx5bjcr.1\n")
+    root = tmp_path_factory.mktemp("released")
+    model = root / "rf-chen2018"
+    train_model("rf", data, model, TrainOptions(n_estimators=10), progress=False)
+    card = json.loads((model / "model.json").read_text())
+    card.update(RELEASED)
+    (model / "model.json").write_text(json.dumps(card, indent=2))
+    return root
+
+
+@pytest.fixture(scope="session")
+def labelled_server(
+    tmp_path_factory: pytest.TempPathFactory,
+    real_models_dir: Path,
+    models_dir: Path,
+    synthetic: Path,
+) -> Iterator[LiveServer]:
+    """The app with the real-radiograph ``rf-chen2018`` (the default) and the synthetic demos
+    side by side. A test module uses it by overriding ``live_server`` with it."""
+    data_dir = tmp_path_factory.mktemp("spa-labelled") / "data"
+    models = [real_models_dir, models_dir]
+    with serve(data_dir, models, synthetic / "samples") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -97,9 +156,7 @@ def playwright() -> Iterator[playwright_api.Playwright]:
 
 
 @pytest.fixture(scope="session")
-def browser(
-    playwright: playwright_api.Playwright, live_server: LiveServer
-) -> Iterator[playwright_api.Browser]:
+def browser(playwright: playwright_api.Playwright) -> Iterator[playwright_api.Browser]:
     if not CHROMIUM.exists():
         pytest.skip(
             f"{CHROMIUM} is missing: install Debian's Chromium (apt-get install chromium);"

@@ -253,7 +253,10 @@ def test_analytics_draws_four_charts_with_data(
     assert sum(chart_values(page, "chart-days")) == 10
     assert sum(chart_values(page, "chart-confidence")) == 10
     labels = page.evaluate("Chart.getChart('chart-models').data.labels")
-    assert labels == ["MobileNetV2", "Custom CNN", "Random Forest"]
+    assert labels == [
+        f"{name} (synthetic demo)"
+        for name in ["MobileNetV2", "Custom CNN", "Random Forest"]
+    ]
     expect(page.locator("#metrics-table tbody tr")).to_have_count(3)
     screenshot(page, "analytics", publish="ui-analytics.png", full_page=True)
 

@@ -1,8 +1,9 @@
-/** Analytics: four Chart.js charts from the user's statistics and the models' evaluation metrics. */
+/** Analytics: four Chart.js charts from the user's statistics and the models' evaluation metrics, each with its data. */
 
 import { api } from "../api.js";
 import { GRADE_COLOURS, GRADE_NAMES, mostFrequentGrade } from "../grades.js";
-import { emptyState, h, loading, pageHeader, percent, showError } from "../ui.js";
+import { demoFlag, modelShortLabel } from "../models.js";
+import { emptyState, h, icon, loading, pageHeader, percent, showError } from "../ui.js";
 
 const { Chart } = window;
 const ACCENT = "#14b8a6";
@@ -23,10 +24,10 @@ const dayLabel = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "sh
 
 /**
  * Add a card holding one chart to `grid`, or an empty-state message when there is nothing to draw.
- * @returns {HTMLElement} the card's body, for anything shown beside the chart
+ * @returns {HTMLElement} the card's body, for anything shown below the chart
  */
 function chartCard(grid, { id, title, subtitle, summary, config, wide = false }, ctx) {
-  const body = h("div", { class: `card-body${wide ? " d-lg-flex gap-4 align-items-center" : ""}` });
+  const body = h("div", { class: "card-body" });
   grid.append(h("div", { class: wide ? "col-12" : "col-lg-6" },
     h("div", { class: "card h-100", dataset: { chart: id } },
       h("div", { class: "card-header" }, h("h2", { class: "h6 mb-0", text: title }), h("span", { class: "small text-muted", text: subtitle })),
@@ -85,7 +86,7 @@ function modelsChart(models) {
   return {
     type: "bar",
     data: {
-      labels: models.map((m) => m.name),
+      labels: models.map(modelShortLabel),
       datasets: METRICS.map(({ key, label, colour }) => ({
         label, data: models.map((m) => m.metrics[key] ?? 0), backgroundColor: colour, borderRadius: 4,
       })),
@@ -99,24 +100,31 @@ function modelsChart(models) {
 
 const fixed = (value, digits = 3) => (typeof value === "number" ? value.toFixed(digits) : "–");
 
-/** The same metrics as a table: exact figures, and readable without the chart. */
+/** The same metrics as a table: exact figures, each model's data under its name, readable without the chart. */
 const metricsTable = (models) =>
-  h("div", { class: "table-responsive metrics-table mt-3 mt-lg-0" },
+  h("div", { class: "table-responsive mt-3" },
     h("table", { class: "table table-sm mb-0 small", id: "metrics-table" },
-      h("caption", { class: "text-muted", text: "n: held-out images; MAE: mean error in KL grades." }),
+      h("caption", { class: "text-muted", text: "Each model measured on its own data, named under it: figures on different data are not comparable. n: images; MAE: mean error in KL grades." }),
       h("thead", {}, h("tr", {}, ["Model", "n", "Accuracy", "Macro F1", "QWK", "MAE"].map((text) => h("th", { scope: "col", text })))),
       h("tbody", {}, models.map((m) =>
-        h("tr", {},
-          h("th", { scope: "row", text: m.name }),
+        h("tr", { dataset: { model: m.id } },
+          h("th", { scope: "row", class: "fw-normal" },
+            h("div", { class: "d-flex flex-wrap align-items-center gap-2" },
+              h("span", { class: "fw-semibold", text: m.name }), h("span", { class: "text-muted", text: `v${m.version}` }),
+              demoFlag(m.warning, m.data_kind)),
+            h("div", { class: "text-muted", text: `measured on ${m.metrics_on ?? "data not recorded"}` })),
           h("td", { text: String(m.metrics.n ?? "–") }),
           h("td", { text: fixed(m.metrics.accuracy) }),
           h("td", { text: fixed(m.metrics.f1_macro) }),
           h("td", { text: fixed(m.metrics.qwk) }),
           h("td", { text: fixed(m.metrics.mae) }))))));
 
+/** Said under the comparison when a demo is in it: its scores are no promise about real X-rays. */
+const DEMO_NOTE = "Demo models were measured on synthetic images: their scores say nothing about how they would grade real X-rays.";
+
 /** @type {import("../router.js").View} */
 export async function analyticsView(root, ctx) {
-  root.append(pageHeader("Analytics", "Your scans over time and how the models compare"));
+  root.append(pageHeader("Analytics", "Your scans over time, and each model's evaluation on the data it was measured on"));
   const body = loading("Loading statistics…");
   root.append(body);
 
@@ -153,11 +161,14 @@ export async function analyticsView(root, ctx) {
     wide: true,
   }, ctx);
   const modelsBody = chartCard(grid, {
-    id: "chart-models", title: "Model comparison", subtitle: "evaluation metrics on held-out data, from each model card",
-    summary: evaluated.length ? evaluated.map((m) => `${m.name} accuracy ${fixed(m.metrics.accuracy)}`).join(", ")
+    id: "chart-models", title: "Model evaluation", subtitle: "from each model card, each on its own held-out data (see the table)",
+    summary: evaluated.length ? evaluated.map((m) => `${modelShortLabel(m)} accuracy ${fixed(m.metrics.accuracy)} on ${m.metrics_on ?? "data not recorded"}`).join("; ")
       : "No model card on this server carries evaluation metrics.",
     config: evaluated.length > 0 && modelsChart(evaluated),
     wide: true,
   }, ctx);
   if (evaluated.length) modelsBody.append(metricsTable(evaluated));
+  if (evaluated.some((m) => m.demo)) {
+    modelsBody.after(h("div", { class: "card-footer small text-warning", id: "metrics-demo-note" }, icon("cone-striped", "me-1"), DEMO_NOTE));
+  }
 }

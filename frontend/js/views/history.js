@@ -1,8 +1,12 @@
-/** History: the user's scans, newest first, a page at a time, each to preview with its heatmap, open or delete. */
+/**
+ * History: the user's scans, newest first, a page at a time, each with the model and version that graded it
+ * (flagged "Demo" when the model cannot grade real X-rays), to preview with its heatmap, open or delete.
+ */
 
 import { api, showImage } from "../api.js";
 import { gradeBadge, reviewAlert, reviewFlag } from "../grades.js";
 import { heatmapViewer } from "../heatmap.js";
+import { demoFlag, modelWarning, provenance } from "../models.js";
 import { reportButton } from "../report.js";
 import { navigate } from "../router.js";
 import { confirmDialog, emptyState, flash, formatDate, h, icon, linkButton, loading, pageHeader, percent, showError } from "../ui.js";
@@ -50,7 +54,7 @@ function previewDialog(ctx) {
     modal.hide();
   });
 
-  /** Show `p`: the X-ray with its heatmap, the grade, the server's review note, report and open. */
+  /** Show `p`: the X-ray with its heatmap, the grade, the model (a demo's warning), the review note, report and open. */
   return (p, trigger) => {
     clear();
     opener = trigger;
@@ -64,9 +68,10 @@ function previewDialog(ctx) {
           h("div", {},
             h("div", { class: "text-muted small", text: "Confidence" }),
             h("div", { class: "fs-4 fw-semibold lh-1", text: percent(p.confidence) }))),
+        modelWarning(p.model_warning, "preview-model-warning"),
+        provenance(p),
         reviewAlert(p, "preview-review-note"),
         h("dl", { class: "mb-0 small" },
-          h("dt", { class: "text-muted fw-normal", text: "Model" }), h("dd", { text: `${p.model_name} · version ${p.model_version}` }),
           h("dt", { class: "text-muted fw-normal", text: "Graded" }), h("dd", { class: "mb-0", text: formatDate(p.created_at) })))));
     footer.append(
       reportButton(p, { id: "preview-report-download" }),
@@ -90,12 +95,14 @@ function row(p, ctx, onDelete, onPreview) {
   remove.addEventListener("click", () => onDelete(p));
   return h("tr", { dataset: { id: p.id } },
     h("td", {}, thumbButton),
-    h("td", {}, h("div", { class: "d-flex flex-column align-items-start gap-1" }, gradeBadge(p.grade), reviewFlag(p))),
+    h("td", {}, h("div", { class: "d-flex flex-column align-items-start gap-1" }, gradeBadge(p.grade), reviewFlag(p), demoFlag(p.model_warning, p.model_data_kind))),
     h("td", { class: "text-nowrap", text: percent(p.confidence) }),
     h("td", { class: "min-w-0" },
       h("div", { class: "file-name", title: p.original_filename, text: p.original_filename }),
       h("div", { class: "small text-muted text-nowrap", text: formatDate(p.created_at) })),
-    h("td", { class: "text-nowrap d-none d-lg-table-cell", text: p.model_name }),
+    h("td", { class: "d-none d-lg-table-cell" },
+      h("div", { class: "text-nowrap", text: p.model_name }),
+      h("div", { class: "small text-muted text-nowrap", text: `v${p.model_version}` })),
     h("td", { class: "text-end text-nowrap" },
       preview,
       h("a", { class: "btn btn-sm btn-outline-primary me-2", href: `#/result/${p.id}`, "aria-label": `Open scan of ${p.original_filename}` },

@@ -2,6 +2,7 @@
 
 import { api, showImage } from "../api.js";
 import { GRADE_NAMES, gradeBadge, mostFrequentGrade, reviewFlag } from "../grades.js";
+import { demoFlag, modelTitle } from "../models.js";
 import { emptyState, formatDate, formatDay, formatTime, h, icon, linkButton, loading, pageHeader, percent, showError } from "../ui.js";
 
 const RECENT = 5;
@@ -42,8 +43,9 @@ function recentScans(page, ctx) {
           thumb,
           h("div", { class: "flex-grow-1 min-w-0" },
             h("div", { class: "file-name", text: p.original_filename }),
-            h("div", { class: "text-muted small", text: `${formatDate(p.created_at)} · ${p.model_name}` })),
+            h("div", { class: "text-muted small", text: `${formatDate(p.created_at)} · ${modelTitle(p.model_name, p.model_version)}` })),
           reviewFlag(p),
+          demoFlag(p.model_warning, p.model_data_kind),
           gradeBadge(p.grade),
           h("span", { class: "text-muted small text-nowrap", text: percent(p.confidence) })));
     })));

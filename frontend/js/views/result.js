@@ -1,8 +1,12 @@
-/** One graded X-ray: picture and heatmap, KL badge, confidence, probabilities, review note, PDF report. */
+/**
+ * One graded X-ray: picture and heatmap, KL badge, confidence, the model that graded it and what it
+ * learned from (a demo's warning in red), probabilities, review note, PDF report.
+ */
 
 import { api } from "../api.js";
 import { GRADE_FEATURES, GRADE_NAMES, gradeBadge, reviewAlert } from "../grades.js";
 import { heatmapViewer } from "../heatmap.js";
+import { modelWarning, provenance } from "../models.js";
 import { reportButton } from "../report.js";
 import { emptyState, formatDate, h, linkButton, loading, pageHeader, percent, showError } from "../ui.js";
 
@@ -18,10 +22,10 @@ const probabilityBars = (probabilities, predicted) =>
         }, h("div", { class: `progress-bar kl-bar-${grade}`, style: `width: ${(p * 100).toFixed(1)}%` })),
         h("span", { class: "text-end font-monospace small", text: percent(p) }))));
 
-const detail = (label, value, note) =>
-  h("div", { class: "col-sm-6" },
+const detail = (label, value) =>
+  h("div", { class: "col-sm-4" },
     h("dt", { class: "text-muted small fw-normal", text: label }),
-    h("dd", { class: "mb-0 text-break" }, value, note && h("div", { class: "small text-muted", text: note })));
+    h("dd", { class: "mb-0 text-break", text: value }));
 
 /** @type {import("../router.js").View} */
 export async function resultView(root, ctx) {
@@ -51,11 +55,12 @@ export async function resultView(root, ctx) {
             h("div", {},
               h("div", { class: "text-muted small", text: "Confidence" }),
               h("div", { class: "fs-3 fw-semibold lh-1", id: "confidence", text: percent(p.confidence) }))),
+          modelWarning(p.model_warning, "model-warning"),
+          provenance(p),
           h("p", { class: "mb-0" }, h("strong", { text: `${p.name}: ` }), GRADE_FEATURES[p.grade]),
           reviewAlert(p, "review-note"),
           h("div", {}, h("h2", { class: "h6 text-muted", text: "Probability per KL grade" }), probabilityBars(p.probabilities, p.grade)),
           h("dl", { class: "row g-3 mb-0 mt-auto pt-2 border-top" },
-            detail("Model", p.model_name, `version ${p.model_version}`),
             detail("Graded", formatDate(p.created_at)),
             detail("File", p.original_filename),
             detail("Scan id", `#${p.id}`)),

@@ -1,8 +1,9 @@
 /** Upload: drop or browse an X-ray, check it here, pick a model, grade it, then show the result. */
 
 import { api } from "../api.js";
+import { modelFacts, modelOptionLabel } from "../models.js";
 import { navigate } from "../router.js";
-import { busy, clearMessages, formatBytes, h, icon, loading, notify, pageHeader, percent, showError } from "../ui.js";
+import { busy, clearMessages, formatBytes, h, icon, loading, notify, pageHeader, showError } from "../ui.js";
 
 const TYPES = ["image/png", "image/jpeg", "image/bmp", "image/tiff", "application/dicom"];
 const EXTENSIONS = /\.(png|jpe?g|bmp|tiff?|dcm)$/i;
@@ -25,17 +26,18 @@ function checkFile(file) {
 /** A DICOM file, which browsers cannot show (the server reads it by its content either way). */
 const isDicom = (file) => file.type === "application/dicom" || /\.dcm$/i.test(file.name);
 
-/** "MobileNetV2 · held-out accuracy 86 %": the figure that helps choose. */
-const modelLabel = (m) =>
-  typeof m.metrics?.accuracy === "number" ? `${m.name} · held-out accuracy ${percent(m.metrics.accuracy, 0)}` : m.name;
-
-function modelSelect(models) {
-  const select = h("select", { class: "form-select", id: "model", name: "model" },
-    models.map((m) => h("option", { value: m.id, selected: m.default, text: modelLabel(m) })));
+/** The model picker, each option with its version and data, and below it what the chosen model is. */
+function modelPicker(models) {
+  const facts = h("div", { class: "mt-2", id: "model-info", "aria-live": "polite" });
+  const select = h("select", { class: "form-select", id: "model", name: "model", "aria-describedby": "model-info" },
+    models.map((m) => h("option", { value: m.id, selected: m.default, text: modelOptionLabel(m) })));
+  const show = () => facts.replaceChildren(modelFacts(models.find((m) => m.id === select.value)));
+  select.addEventListener("change", show);
+  show();
   return h("div", { class: "mb-3" },
     h("label", { class: "form-label", for: "model", text: "Model" }),
     select,
-    h("div", { class: "form-text", text: "MobileNetV2 is the primary model; the others are for comparison." }));
+    facts);
 }
 
 /** @type {import("../router.js").View} */
@@ -141,8 +143,8 @@ export async function uploadView(root, ctx) {
   root.append(
     pageHeader("Grade an X-ray", "Upload a knee radiograph to grade it on the Kellgren-Lawrence scale"),
     h("div", { class: "row g-4" },
-      h("div", { class: "col-lg-7" }, h("div", { class: "card h-100" }, h("div", { class: "card-body d-flex" }, zone, input))),
-      h("div", { class: "col-lg-5" },
+      h("div", { class: "col-lg-6" }, h("div", { class: "card h-100" }, h("div", { class: "card-body d-flex" }, zone, input))),
+      h("div", { class: "col-lg-6" },
         h("div", { class: "card h-100" },
           h("div", { class: "card-body d-flex flex-column gap-3" },
             h("div", {}, frame, fileInfo),
@@ -154,7 +156,7 @@ export async function uploadView(root, ctx) {
       models.replaceChildren(h("div", { class: "alert alert-warning mb-3", text: "No models are loaded on this server, so nothing can be graded. Ask an administrator to train or install one." }));
       return;
     }
-    models.replaceChildren(modelSelect(served));
+    models.replaceChildren(modelPicker(served));
     gradeButton.disabled = !chosen;
   } catch (err) {
     models.replaceChildren(h("p", { class: "text-danger", text: "The list of models could not be loaded." }));

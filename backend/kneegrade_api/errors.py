@@ -9,11 +9,35 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kneegrade_api.exceptions import (
+    InvalidUpload,
+    KneeGradeError,
+    ModelUnavailable,
+    NotFound,
+    UnknownModel,
+    UnsupportedFormat,
+    UploadTooLarge,
+)
 from kneegrade_api.schemas import ErrorOut
 
 log = logging.getLogger(__name__)
 
 UNAUTHORIZED = {401: "Missing, expired, malformed or forged bearer token"}
+
+STATUS_CODES: dict[type[KneeGradeError], int] = {
+    UploadTooLarge: status.HTTP_413_CONTENT_TOO_LARGE,
+    UnsupportedFormat: status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    InvalidUpload: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    UnknownModel: status.HTTP_422_UNPROCESSABLE_CONTENT,
+    ModelUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
+    NotFound: status.HTTP_404_NOT_FOUND,
+}
+"""The one place where the app's errors become HTTP status codes."""
+
+
+def status_code(error: KneeGradeError) -> int:
+    """The status of ``error``: that of its most specific class in ``STATUS_CODES``."""
+    return next(STATUS_CODES[cls] for cls in type(error).__mro__ if cls in STATUS_CODES)
 
 
 class FieldError(BaseModel):
@@ -53,6 +77,10 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     )
 
 
+async def _app_error(request: Request, exc: KneeGradeError) -> JSONResponse:
+    return JSONResponse({"detail": str(exc)}, status_code=status_code(exc))
+
+
 async def _validation_error(
     request: Request, exc: RequestValidationError
 ) -> JSONResponse:
@@ -78,5 +106,6 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     """Make framework errors, validation errors and crashes answer in the same JSON shape."""
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(KneeGradeError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -6,30 +6,14 @@ The files and the database row are written together: if either fails, neither is
 import unicodedata
 from pathlib import PurePosixPath
 
-from fastapi import HTTPException, status
 from sqlalchemy.orm import Session
 
 from kneegrade_api import crud
 from kneegrade_api.images import decode_upload, thumbnail_png
-from kneegrade_api.inference import ModelUnavailable, ServedModel, UnknownModel
+from kneegrade_api.inference import ServedModel
 from kneegrade_api.models import Prediction, User
 from kneegrade_api.state import AppState
 from kneegrade_ml.explain.render import heatmap_png
-
-
-def served_model(state: AppState, model_id: str | None) -> ServedModel:
-    """The loaded model ``model_id`` (None: the default); an unknown id is a 422, a model that
-    did not load a 503, each saying which ones are loaded."""
-    try:
-        return state.registry.get(model_id)
-    except UnknownModel as err:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(err)
-        ) from err
-    except ModelUnavailable as err:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(err)
-        ) from err
 
 
 def display_name(filename: str | None) -> str:
@@ -47,7 +31,8 @@ def grade_upload(
     data: bytes,
     filename: str | None,
 ) -> Prediction:
-    """Grade the uploaded bytes and keep them in the user's history; bad input raises a 4xx."""
+    """Grade the uploaded bytes and keep them in the user's history; bad input raises an
+    ``exceptions`` error saying why."""
     upload = decode_upload(data, state.settings.max_image_pixels)
     result, heatmap = served.grade(upload.image)
     info = served.info

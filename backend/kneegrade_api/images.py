@@ -9,9 +9,9 @@ import warnings
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from fastapi import HTTPException, status
 from PIL import Image
 
+from kneegrade_api.exceptions import InvalidUpload, UnsupportedFormat, UploadTooLarge
 from kneegrade_ml.data.dicom import (
     DicomError,
     DicomTooLarge,
@@ -38,10 +38,6 @@ class DecodedUpload:
     image: Image.Image
 
 
-def _reject(code: int, detail: str) -> HTTPException:
-    return HTTPException(status_code=code, detail=detail)
-
-
 def _mib(size: int) -> str:
     return f"{size / (1024 * 1024):.4g} MiB"
 
@@ -52,14 +48,11 @@ def read_upload(file: BinaryIO, limit: int) -> bytes:
     while chunk := file.read(min(CHUNK_BYTES, limit + 1 - len(data))):
         data += chunk
         if len(data) > limit:
-            raise _reject(
-                status.HTTP_413_CONTENT_TOO_LARGE,
+            raise UploadTooLarge(
                 f"the file is larger than the upload limit of {_mib(limit)}",
             )
     if not data:
-        raise _reject(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "the uploaded file is empty"
-        )
+        raise InvalidUpload("the uploaded file is empty")
     return bytes(data)
 
 
@@ -71,12 +64,9 @@ def _probe(data: bytes) -> tuple[str | None, int, int]:
             with Image.open(io.BytesIO(data)) as im:
                 return im.format, im.width, im.height
         except Image.DecompressionBombError as err:
-            raise _reject(
-                status.HTTP_413_CONTENT_TOO_LARGE, f"the image is too large: {err}"
-            ) from err
+            raise UploadTooLarge(f"the image is too large: {err}") from err
         except Exception as err:  # Pillow raises OSError, ValueError, SyntaxError, ...
-            raise _reject(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
+            raise InvalidUpload(
                 f"the file is not an image: upload a {ACCEPTED} file",
             ) from err
 
@@ -87,21 +77,18 @@ def decode_upload(data: bytes, max_pixels: int) -> DecodedUpload:
         return _decode_dicom(data, max_pixels)
     image_format, width, height = _probe(data)
     if image_format not in FORMATS:
-        raise _reject(
-            status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+        raise UnsupportedFormat(
             f"{image_format} images are not accepted: upload a {ACCEPTED} file",
         )
     if width * height > max_pixels:
-        raise _reject(
-            status.HTTP_413_CONTENT_TOO_LARGE,
+        raise UploadTooLarge(
             f"the image is {width}x{height} pixels, above the limit of"
             f" {max_pixels:,} pixels",
         )
     try:
         image = read_image(data)
     except DatasetError as err:
-        raise _reject(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
+        raise InvalidUpload(
             f"the {image_format} image is corrupt or truncated and cannot be decoded",
         ) from err
     return DecodedUpload(data, FORMATS[image_format], image)
@@ -112,13 +99,11 @@ def _decode_dicom(data: bytes, max_pixels: int) -> DecodedUpload:
     try:
         image = read_dicom(data, max_pixels)
     except DicomTooLarge as err:
-        raise _reject(status.HTTP_413_CONTENT_TOO_LARGE, str(err)) from err
+        raise UploadTooLarge(str(err)) from err
     except UnsupportedDicom as err:
-        raise _reject(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(err)) from err
+        raise UnsupportedFormat(str(err)) from err
     except DicomError as err:
-        raise _reject(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"malformed DICOM file: {err}"
-        ) from err
+        raise InvalidUpload(f"malformed DICOM file: {err}") from err
     return DecodedUpload(png_bytes(image), ".png", image)
 
 

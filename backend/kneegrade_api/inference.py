@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from kneegrade_api.exceptions import ModelUnavailable, UnknownModel
 from kneegrade_ml.bundle import CARD_FILE
 from kneegrade_ml.modelcard import ModelInfo
 from kneegrade_ml.models.names import DEFAULT_MODEL
@@ -21,14 +22,6 @@ from kneegrade_ml.predictor import Prediction, Predictor
 log = logging.getLogger(__name__)
 
 LOADED, MISSING = "loaded", "missing"
-
-
-class ModelUnavailable(LookupError):
-    """The model asked for is not loaded on this server (it failed to load, or is missing)."""
-
-
-class UnknownModel(ModelUnavailable):
-    """No model of that id was ever configured on this server."""
 
 
 @dataclass

@@ -44,7 +44,8 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    # An HTTPException raised inside the route's body parsing becomes a JSON 413.
+                    # Raised inside the route's body parsing, which re-raises HTTPException
+                    # alone (anything else becomes a 400): this middleware is the HTTP edge.
                     raise HTTPException(
                         status.HTTP_413_CONTENT_TOO_LARGE, detail=detail
                     )

@@ -5,11 +5,23 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from kneegrade_api.models import Prediction
+from kneegrade_ml.grades import GRADE_NAMES, grade_name
+from kneegrade_ml.modelcard import model_warning
+from kneegrade_ml.models.names import MODEL_NAMES
+from kneegrade_ml.review import review_flag
+
 Username = Annotated[
     str,
     StringConstraints(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9._-]+$"),
     Field(description="3-50 letters, digits, dots, underscores or hyphens"),
 ]
+MODEL_FIELD = (
+    "the id of the model that grades it (`GET /api/models`); by default the server's default"
+    " model, the released real-radiograph one"
+)
+"""The ``model`` form field of the grading routes."""
+
 DataKind = Literal["real", "synthetic", "unknown"]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -104,6 +116,37 @@ class PredictionOut(BaseModel):
         description="the model's heatmap over the X-ray; null when none was made"
     )
     report_url: str = Field(description="a one-page PDF report")
+
+    @classmethod
+    def from_row(cls, prediction: Prediction) -> "PredictionOut":
+        """The JSON of a stored prediction, with its review flag and links to its pictures."""
+        url = f"/api/predictions/{prediction.id}"
+        probabilities = list(prediction.probabilities)
+        review = review_flag(probabilities)
+        return cls(
+            id=prediction.id,
+            grade=prediction.grade,
+            name=grade_name(prediction.grade),
+            confidence=prediction.confidence,
+            probabilities=probabilities,
+            probabilities_named=dict(zip(GRADE_NAMES, probabilities, strict=True)),
+            model=prediction.model_id,
+            model_kind=prediction.model_kind,
+            model_name=prediction.model_name
+            or MODEL_NAMES.get(prediction.model_kind, prediction.model_kind),
+            model_version=prediction.model_version,
+            model_trained_on=prediction.model_trained_on,
+            model_data_kind=prediction.model_data_kind,
+            model_warning=model_warning(prediction.model_data_kind),
+            original_filename=prediction.original_filename,
+            created_at=prediction.created_at,
+            review_recommended=review.recommended,
+            review_reason=review.reason,
+            image_url=f"{url}/image",
+            thumbnail_url=f"{url}/thumbnail",
+            heatmap_url=f"{url}/heatmap" if prediction.heatmap_path else None,
+            report_url=f"{url}/report",
+        )
 
 
 class PredictionPage(BaseModel):

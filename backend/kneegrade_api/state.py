@@ -49,7 +49,7 @@ class AppState:
             session_factory(engine),
             secret_key,
             registry,
-            ImageStore(settings.data_dir),
+            ImageStore(settings.uploads_dir),
         )
 
     def close(self) -> None:

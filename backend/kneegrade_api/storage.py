@@ -1,4 +1,4 @@
-"""Uploaded images on disk: generated names under ``uploads/<user id>/``, never the client's.
+"""Uploaded images on disk: generated names under ``<uploads dir>/<user id>/``, never the client's.
 
 Each upload has its image, a thumbnail and (for models that explain themselves) a heatmap.
 """
@@ -7,6 +7,8 @@ import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from kneegrade_api.exceptions import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +22,7 @@ MEDIA_TYPES = {
 
 @dataclass(frozen=True)
 class StoredImage:
-    """Where one upload's files were written, relative to the data folder."""
+    """Where one upload's files were written, relative to the uploads folder."""
 
     image_path: str
     thumbnail_path: str
@@ -34,10 +36,11 @@ class StoredImage:
 
 
 class ImageStore:
-    """Writes and removes uploads below ``data_dir``; paths in the database are relative to it."""
+    """Writes, reads and removes uploads below ``root`` (``settings.uploads_dir``); paths in the
+    database are relative to it."""
 
-    def __init__(self, data_dir: Path):
-        self.data_dir = data_dir
+    def __init__(self, root: Path):
+        self.root = root
 
     def save(
         self,
@@ -48,8 +51,8 @@ class ImageStore:
         heatmap: bytes | None = None,
     ) -> StoredImage:
         """Write the files; if any write fails, none is left behind."""
-        folder = Path("uploads") / str(user_id)
-        (self.data_dir / folder).mkdir(parents=True, exist_ok=True)
+        folder = Path(str(user_id))
+        (self.root / folder).mkdir(parents=True, exist_ok=True)
         stem = uuid.uuid4().hex
         stored = StoredImage(
             str(folder / f"{stem}{extension}"),
@@ -74,7 +77,17 @@ class ImageStore:
                 log.exception("could not remove %s", relative)
 
     def path(self, relative: str) -> Path:
-        return self.data_dir / relative
+        return self.root / relative
+
+    def existing(self, relative: str, what: str) -> Path:
+        """The path of a stored file; NotFound names ``what`` is missing from the disk."""
+        path = self.path(relative)
+        if not path.is_file():
+            raise NotFound(f"the {what} file is missing")
+        return path
+
+    def read(self, relative: str, what: str) -> bytes:
+        return self.existing(relative, what).read_bytes()
 
 
 def media_type(path: str) -> str:

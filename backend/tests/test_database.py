@@ -48,7 +48,7 @@ def test_upgrade_is_idempotent_and_keeps_data(tmp_path) -> None:
     upgrade_database(url)
     with engine.connect() as connection:
         assert (
-            connection.scalar(text("SELECT version_num FROM alembic_version")) == "0003"
+            connection.scalar(text("SELECT version_num FROM alembic_version")) == "0004"
         )
         assert connection.scalar(select(User.username)) == "kept"
     engine.dispose()
@@ -69,7 +69,7 @@ def test_upgrade_from_0001_keeps_predictions_without_heatmaps(tmp_path) -> None:
             text(
                 "INSERT INTO predictions (user_id, image_path, thumbnail_path,"
                 " original_filename, model_kind, model_version, grade, confidence,"
-                " probabilities, created_at) VALUES (1, 'a.png', 'a.thumb.png', 'a.png',"
+                " probabilities, created_at) VALUES (1, 'uploads/1/a.png', 'uploads/1/a.thumb.png', 'a.png',"
                 " 'rf', 'v', 2, 0.9, '[0, 0.05, 0.9, 0.05, 0]', '2026-01-01 00:00:00')"
             )
         )
@@ -81,9 +81,11 @@ def test_upgrade_from_0001_keeps_predictions_without_heatmaps(tmp_path) -> None:
                 Prediction.heatmap_path,
                 Prediction.model_id,
                 Prediction.model_trained_on,
+                Prediction.image_path,
+                Prediction.thumbnail_path,
             )
         ).one()
-    assert tuple(row) == (2, None, "rf", None)
+    assert tuple(row) == (2, None, "rf", None, "1/a.png", "1/a.thumb.png")
     engine.dispose()
 
 

@@ -12,13 +12,13 @@ from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 from sqlalchemy.orm import Session
 
 from kneegrade_api.deps import CurrentUser, SessionDep, StateDep
-from kneegrade_api.errors import UNAUTHORIZED, error_responses
-from kneegrade_api.grading import grade_upload, served_model
+from kneegrade_api.errors import UNAUTHORIZED, error_responses, status_code
+from kneegrade_api.exceptions import InvalidUpload, KneeGradeError
+from kneegrade_api.grading import grade_upload
 from kneegrade_api.images import ACCEPTED, read_upload
 from kneegrade_api.inference import ServedModel
 from kneegrade_api.models import User
-from kneegrade_api.routes.predictions import MODEL_FIELD, prediction_out
-from kneegrade_api.schemas import BatchItem, BatchOut
+from kneegrade_api.schemas import MODEL_FIELD, BatchItem, BatchOut, PredictionOut
 from kneegrade_api.state import AppState
 
 BATCH_PATH = "/api/predictions/batch"
@@ -31,7 +31,7 @@ class BatchFile:
 
     filename: str
     data: bytes | None = None
-    error: HTTPException | None = None
+    error: KneeGradeError | None = None
 
 
 def _zip_members(name: str, data: bytes, limit: int) -> Iterator[BatchFile]:
@@ -53,17 +53,14 @@ def _zip_members(name: str, data: bytes, limit: int) -> Iterator[BatchFile]:
         try:
             with archive.open(info) as member:
                 yield BatchFile(label, read_upload(member, limit))
-        except HTTPException as err:
+        except KneeGradeError as err:
             yield BatchFile(label, error=err)
         except (zipfile.BadZipFile, OSError, ValueError, RuntimeError) as err:
             yield BatchFile(label, error=_bad_zip(err))
 
 
-def _bad_zip(err: Exception) -> HTTPException:
-    return HTTPException(
-        status.HTTP_422_UNPROCESSABLE_CONTENT,
-        detail=f"the zip archive is corrupt or encrypted: {err}",
-    )
+def _bad_zip(err: Exception) -> InvalidUpload:
+    return InvalidUpload(f"the zip archive is corrupt or encrypted: {err}")
 
 
 def _batch_files(files: list[UploadFile], limit: int) -> Iterator[BatchFile]:
@@ -72,7 +69,7 @@ def _batch_files(files: list[UploadFile], limit: int) -> Iterator[BatchFile]:
         name = file.filename or "upload"
         try:
             data = read_upload(file.file, limit)
-        except HTTPException as err:
+        except KneeGradeError as err:
             yield BatchFile(name, error=err)
             continue
         if zipfile.is_zipfile(io.BytesIO(data)):
@@ -108,7 +105,7 @@ def create_batch(  # a plain def: FastAPI runs it in its threadpool, off the eve
     ],
     model: Annotated[str | None, Form(description=MODEL_FIELD)] = None,
 ) -> BatchOut:
-    served = served_model(state, model)
+    served = state.registry.get(model)
     settings = state.settings
     limit = settings.max_batch_files
     batch = list(islice(_batch_files(files, settings.max_upload_bytes), limit + 1))
@@ -127,21 +124,19 @@ def _grade(
 ) -> BatchItem:
     """One file's result: its prediction, or the 4xx its bad input earned."""
     if item.error is not None:
-        return BatchItem(
-            filename=item.filename,
-            status=item.error.status_code,
-            error=item.error.detail,
-        )
+        return _failed(item.filename, item.error)
     try:
         prediction = grade_upload(
             session, state, user, served, item.data, item.filename
         )
-    except HTTPException as err:
-        return BatchItem(
-            filename=item.filename, status=err.status_code, error=err.detail
-        )
+    except KneeGradeError as err:
+        return _failed(item.filename, err)
     return BatchItem(
         filename=item.filename,
         status=status.HTTP_201_CREATED,
-        prediction=prediction_out(prediction),
+        prediction=PredictionOut.from_row(prediction),
     )
+
+
+def _failed(filename: str, error: KneeGradeError) -> BatchItem:
+    return BatchItem(filename=filename, status=status_code(error), error=str(error))

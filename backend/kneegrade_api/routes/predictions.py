@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from kneegrade_api import crud
 from kneegrade_api.deps import CurrentUser, SessionDep, StateDep
 from kneegrade_api.errors import UNAUTHORIZED, error_responses
-from kneegrade_api.grading import grade_upload, served_model
+from kneegrade_api.grading import grade_upload
 from kneegrade_api.images import ACCEPTED, png_bytes, read_upload
 from kneegrade_api.models import Prediction, User
 from kneegrade_api.report import ReportContent, render_report
-from kneegrade_api.schemas import PredictionOut, PredictionPage
+from kneegrade_api.schemas import MODEL_FIELD, PredictionOut, PredictionPage
 from kneegrade_api.state import AppState
 from kneegrade_api.storage import StoredImage, media_type
 from kneegrade_ml.data.images import read_image
@@ -34,10 +34,6 @@ from kneegrade_ml.explain.render import (
     overlay_png,
     read_heatmap_png,
 )
-from kneegrade_ml.grades import GRADE_NAMES, grade_name
-from kneegrade_ml.modelcard import model_warning
-from kneegrade_ml.models.names import MODEL_NAMES
-from kneegrade_ml.review import review_flag
 
 router = APIRouter(prefix="/predictions", tags=["predictions"])
 
@@ -59,46 +55,11 @@ IMAGE_RESPONSES = {
 }
 
 
-MODEL_FIELD = (
-    "the id of the model that grades it (`GET /api/models`); by default the server's default"
-    " model, the released real-radiograph one"
-)
 DICOM_NOTE = (
     " A DICOM file is read for its pixels and display attributes only (rescale, VOI LUT or"
     " window, photometric interpretation): the file itself is not kept, only a PNG of the"
     " decoded image, and no patient name, ID or birth date is stored."
 )
-
-
-def prediction_out(prediction: Prediction) -> PredictionOut:
-    """The JSON of a stored prediction, with its review flag and links to its pictures."""
-    url = f"/api/predictions/{prediction.id}"
-    probabilities = list(prediction.probabilities)
-    review = review_flag(probabilities)
-    return PredictionOut(
-        id=prediction.id,
-        grade=prediction.grade,
-        name=grade_name(prediction.grade),
-        confidence=prediction.confidence,
-        probabilities=probabilities,
-        probabilities_named=dict(zip(GRADE_NAMES, probabilities, strict=True)),
-        model=prediction.model_id,
-        model_kind=prediction.model_kind,
-        model_name=prediction.model_name
-        or MODEL_NAMES.get(prediction.model_kind, prediction.model_kind),
-        model_version=prediction.model_version,
-        model_trained_on=prediction.model_trained_on,
-        model_data_kind=prediction.model_data_kind,
-        model_warning=model_warning(prediction.model_data_kind),
-        original_filename=prediction.original_filename,
-        created_at=prediction.created_at,
-        review_recommended=review.recommended,
-        review_reason=review.reason,
-        image_url=f"{url}/image",
-        thumbnail_url=f"{url}/thumbnail",
-        heatmap_url=f"{url}/heatmap" if prediction.heatmap_path else None,
-        report_url=f"{url}/report",
-    )
 
 
 def _own(session: Session, user: User, prediction_id: int) -> Prediction:
@@ -135,10 +96,10 @@ def create_prediction(  # a plain def: FastAPI runs it in its threadpool, off th
     file: Annotated[UploadFile, File(description=f"the X-ray: {ACCEPTED}")],
     model: Annotated[str | None, Form(description=MODEL_FIELD)] = None,
 ) -> PredictionOut:
-    served = served_model(state, model)
+    served = state.registry.get(model)
     data = read_upload(file.file, state.settings.max_upload_bytes)
     prediction = grade_upload(session, state, user, served, data, file.filename)
-    return prediction_out(prediction)
+    return PredictionOut.from_row(prediction)
 
 
 @router.get(
@@ -155,7 +116,7 @@ def list_predictions(
 ) -> PredictionPage:
     items, total = crud.list_predictions(session, user.id, limit, offset)
     return PredictionPage(
-        items=[prediction_out(p) for p in items],
+        items=[PredictionOut.from_row(p) for p in items],
         total=total,
         limit=limit,
         offset=offset,
@@ -170,15 +131,11 @@ def list_predictions(
 def get_prediction(
     prediction_id: int, user: CurrentUser, session: SessionDep
 ) -> PredictionOut:
-    return prediction_out(_own(session, user, prediction_id))
+    return PredictionOut.from_row(_own(session, user, prediction_id))
 
 
 def _file(state: AppState, relative: str, what: str) -> FileResponse:
-    path = state.store.path(relative)
-    if not path.is_file():
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, detail=f"the {what} file is missing"
-        )
+    path = state.store.existing(relative, what)
     return FileResponse(path, media_type=media_type(relative))
 
 
@@ -265,7 +222,7 @@ def get_report(
         if prediction.heatmap_path
         else None
     )
-    out = prediction_out(prediction)
+    out = PredictionOut.from_row(prediction)
     content = ReportContent(
         prediction_id=prediction.id,
         grade=prediction.grade,
@@ -291,18 +248,9 @@ def get_report(
     )
 
 
-def _stored_file(state: AppState, relative: str, what: str) -> bytes:
-    path = state.store.path(relative)
-    if not path.is_file():
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, detail=f"the {what} file is missing"
-        )
-    return path.read_bytes()
-
-
 def _xray(state: AppState, prediction: Prediction) -> Image.Image:
     """The stored X-ray as 8-bit grayscale, whatever format it was uploaded in."""
-    return read_image(_stored_file(state, prediction.image_path, "image"))
+    return read_image(state.store.read(prediction.image_path, "image"))
 
 
 def _heatmap(state: AppState, prediction: Prediction) -> np.ndarray:
@@ -311,7 +259,7 @@ def _heatmap(state: AppState, prediction: Prediction) -> np.ndarray:
             status.HTTP_404_NOT_FOUND,
             detail=f"prediction {prediction.id} has no heatmap (graded before heatmaps)",
         )
-    return read_heatmap_png(_stored_file(state, prediction.heatmap_path, "heatmap"))
+    return read_heatmap_png(state.store.read(prediction.heatmap_path, "heatmap"))
 
 
 @router.delete(

@@ -190,10 +190,12 @@ def _predict(args: argparse.Namespace) -> None:
 
 
 def _pipeline(args: argparse.Namespace) -> None:
+    """One seed for the data and the models: ``--seed``, else the options' default."""
+    options = _options(args)
     run_pipeline(
         args.root,
-        args.seed,
-        _options(args),
+        options.seed,
+        options,
         _pretrained(args),
         args.cv,
         console=console,

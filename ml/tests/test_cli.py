@@ -5,6 +5,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from kneegrade_ml import cli
 from kneegrade_ml.cli import _options, build_parser, main
 from kneegrade_ml.training.loop import SPEC_OPTIONS
 from kneegrade_ml.training.recipes import REAL_OPTIONS
@@ -47,3 +48,16 @@ def test_recipe_options_are_overridden_by_those_given():
     )
     expected = replace(REAL_OPTIONS, epochs=3, tta_flip=False, learning_rate=0.01)
     assert _options(args) == expected
+
+
+def test_pipeline_without_seed_uses_the_default_seed_for_data_and_models(
+    tmp_path, monkeypatch
+):
+    calls = []
+    monkeypatch.setattr(cli, "run_pipeline", lambda *args, **kw: calls.append(args))
+    assert main(["pipeline", "--root", str(tmp_path)]) == 0
+    assert main(["pipeline", "--root", str(tmp_path), "--seed", "7"]) == 0
+    (root, seed, options, *_), (_, seed7, options7, *_) = calls
+    assert root == tmp_path
+    assert seed == options.seed == SPEC_OPTIONS.seed
+    assert seed7 == options7.seed == 7

@@ -34,9 +34,28 @@ def test_report_carries_the_grade_flag_model_and_pictures(
     assert f"KL {body['grade']}" in text and body["name"] in text
     assert body["model_name"] in text and "Not for diagnostic use" in text
     assert "Grad-CAM" in text
-    if body["review_recommended"]:
-        assert "Consider specialist review" in text
     assert len(page.images) == 2  # the X-ray and its heatmap
+
+
+def _report_text(api: TestClient, user: Account, body: dict, probabilities) -> str:
+    """The report's words after the stored probabilities were set to ``probabilities``."""
+    with app_state(api).sessions() as session:
+        session.get(Prediction, body["id"]).probabilities = probabilities
+        session.commit()
+    (page,) = _pdf(api, user, body["report_url"]).pages
+    return " ".join(page.extract_text().split())
+
+
+def test_report_shows_the_review_flag_and_its_reason_or_says_none_was_raised(
+    api: TestClient, user: Account, sample_png: bytes
+) -> None:
+    body = upload(api, user, sample_png, "rf").json()
+    split = _report_text(api, user, body, [0.02, 0.52, 0.36, 0.05, 0.05])
+    assert "Review recommended" in split
+    assert "Split on whether OA is present: 54% for KL 0-1, 46% for KL 2-4." in split
+    clear = _report_text(api, user, body, [0.01, 0.02, 0.94, 0.02, 0.01])
+    assert "No review flag was raised for this scan." in clear
+    assert "Review recommended" not in clear
 
 
 def test_report_without_heatmap_for_older_predictions(

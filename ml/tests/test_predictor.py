@@ -49,17 +49,31 @@ def test_batch_matches_single_predictions(trained_models, tiny_synthetic):
         )
 
 
-def test_colour_and_16_bit_images_are_accepted(trained_models):
-    predictor = Predictor(trained_models["rf"])
+def test_colour_and_16_bit_images_grade_as_their_8_bit_gray(trained_models):
+    """Colour is read as its luminance; 16-bit is rescaled over its own range, not clipped."""
+    predictor = Predictor(trained_models["cnn"])
     rgb = Image.fromarray(
         np.random.default_rng(0).integers(0, 255, (300, 260, 3), dtype=np.uint8)
     )
+    wide = np.linspace(0, 4000, 224 * 224).reshape(224, 224)
     buffer = io.BytesIO()
-    Image.fromarray(
-        np.linspace(0, 4000, 224 * 224).reshape(224, 224).astype(np.uint16)
-    ).save(buffer, format="PNG")
-    for image in (rgb, buffer.getvalue()):
-        assert 0 <= predictor.predict(image).grade <= 4
+    Image.fromarray(wide.astype(np.uint16)).save(buffer, format="PNG")
+    gray8 = Image.fromarray(
+        np.rint(wide.astype(np.uint16) * (255 / 4000)).astype(np.uint8)
+    )
+    pairs = ((rgb, rgb.convert("L")), (buffer.getvalue(), gray8))
+    for image, expected in pairs:
+        np.testing.assert_allclose(
+            predictor.predict(image).probabilities,
+            predictor.predict(expected).probabilities,
+            atol=1e-6,
+        )
+    clipped = Image.fromarray(np.clip(wide, 0, 255).astype(np.uint8))
+    assert not np.allclose(
+        predictor.predict(buffer.getvalue()).probabilities,
+        predictor.predict(clipped).probabilities,
+        atol=1e-6,
+    )
 
 
 def test_bytes_that_are_not_an_image_are_refused(trained_models):

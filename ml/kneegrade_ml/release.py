@@ -73,10 +73,28 @@ def _save_weights(classifier: _TorchClassifier, path: Path, half: bool) -> None:
     torch.save(state, path)
 
 
-def _served_logits(directory: Path, pixels: torch.Tensor) -> np.ndarray:
-    """Logits of the released directory as the server will compute them."""
-    classifier, _ = load_bundle(directory)
-    return classifier.pixel_logits(pixels).numpy()
+def _store(
+    classifier: _TorchClassifier,
+    card: dict,
+    out: Path,
+    pixels: torch.Tensor,
+    reference: np.ndarray,
+    half: bool,
+) -> tuple[np.ndarray, float]:
+    """Write the weights (float16 when ``half``) with a provisional card, load them back as the
+    server will, and return their logits and the largest change of any probability."""
+    weights = out / classifier.weights_file
+    _save_weights(classifier, weights, half)
+    (out / CARD_FILE).write_text(
+        _json({**card, "files": {weights.name: file_record(weights)}})
+    )
+    served, _ = load_bundle(out)
+    logits = served.pixel_logits(pixels).numpy()
+    t = classifier.temperature
+    change = softmax_with_temperature(logits, t) - softmax_with_temperature(
+        reference, t
+    )
+    return logits, float(np.abs(change).max())
 
 
 def confusions(confusion: list[list[int]], top: int = 3) -> list[str]:
@@ -90,7 +108,7 @@ def confusions(confusion: list[list[int]], top: int = 3) -> list[str]:
     ]
     return [
         f"Grades KL {t} ({grade_name(t)}) as KL {p} ({grade_name(p)}): {n} of "
-        f"{int(matrix[t].sum())} KL {t} images in the validation split"
+        f"{int(matrix[t].sum())} KL {t} images in the validation split."
         for n, t, p in sorted(pairs, reverse=True)[:top]
     ]
 
@@ -145,17 +163,12 @@ def release_model(
     previous = read_card(out) if (out / CARD_FILE).is_file() else {}
     out.mkdir(parents=True, exist_ok=True)
     weights = out / classifier.weights_file
-    _save_weights(classifier, weights, half)
-    (out / CARD_FILE).write_text(
-        _json({**card, "files": {weights.name: file_record(weights)}})
-    )
-    logits = _served_logits(out, pixels)
+    logits, drift = _store(classifier, card, out, pixels, reference, half)
+    half_drift = drift if half else None
+    if half and drift > HALF_TOLERANCE:
+        half = False
+        logits, drift = _store(classifier, card, out, pixels, reference, half)
     probabilities = softmax_with_temperature(logits, temperature)
-    drift = float(
-        np.abs(probabilities - softmax_with_temperature(reference, temperature)).max()
-    )
-    if drift > HALF_TOLERANCE and half:
-        return release_model(trained, data, out, version, notes, False, progress)
 
     dataset = dataset_record(data)
     metrics = {"split": split, **compute_metrics(labels, probabilities)}
@@ -185,6 +198,8 @@ def release_model(
         "storage": {
             "dtype": "float16" if half else "float32",
             "max_probability_change_vs_float32": drift,
+            "float16_max_probability_change": half_drift,
+            "float16_tolerance": HALF_TOLERANCE,
             "measured_on": f"{split} split ({len(labels)} images)",
         },
         "release": {
@@ -210,6 +225,19 @@ def _interval(metrics: dict, name: str, scale: float = 100.0, digits: int = 1) -
     if low is None:
         return ""
     return f" (95 % CI {scale * low:.{digits}f}-{scale * high:.{digits}f})"
+
+
+def _storage(storage: dict) -> str:
+    """Which precision the weights are stored in, and why."""
+    half = storage.get("float16_max_probability_change")
+    if storage["dtype"] == "float16":
+        return f"float16: probabilities within {half:.1e} of float32"
+    if half is None:
+        return "float32"
+    return (
+        f"float32: float16 changed a probability by up to {half:.3f}, above the"
+        f" {storage['float16_tolerance']} allowed"
+    )
 
 
 def _digests(files: dict) -> str:
@@ -275,11 +303,7 @@ def card_markdown(card: dict) -> str:
         f"- Source commit: {source.get('commit', 'unrecorded')}"
         + (" (with uncommitted changes)" if source.get("dirty") else ""),
         f"- Training time: {training.get('seconds', 0) / 60:.1f} min",
-        (
-            f"- Weights: {_digests(card['files'])}"
-            f" ({card['storage']['dtype']}; probabilities within"
-            f" {card['storage']['max_probability_change_vs_float32']:.1e} of float32)"
-        ),
+        f"- Weights: {_digests(card['files'])} ({_storage(card['storage'])})",
         "",
         "## Changelog",
         "",

@@ -71,6 +71,7 @@ def train_model(
     ``command`` is the command line that asked for it, recorded with the source revision.
     """
     configure_cpu()
+    source = source_revision()  # now: the tree may change while the model trains
     splits = scan_dataset(data)
     if "train" not in splits:
         raise DatasetError(
@@ -108,7 +109,7 @@ def train_model(
     card = {
         "training": {
             "command": command,
-            "source": source_revision(),
+            "source": source,
             "data": str(Path(data).resolve()),
             "dataset": dataset_record(data),
             "counts": {name: count_by_grade(s) for name, s in used.items()},

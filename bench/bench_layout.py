@@ -18,8 +18,8 @@ from torch import nn
 from torchvision.models import mobilenet_v2
 
 from kneegrade_ml.models.networks import MobileNetV2KL
+from kneegrade_ml.models.outputs import INFERENCE_BATCH
 from kneegrade_ml.runtime import configure_cpu
-from kneegrade_ml.training.loop import INFERENCE_BATCH
 
 RESULTS = Path("artifacts/bench/layout.json")
 BATCH, ROUNDS, TRAINABLE_FROM = 32, 5, 4

@@ -2,13 +2,14 @@
 
 Each variant trains with the real recipe's levers (ordinal loss, sqrt class weights, one-cycle
 AdamW, a fresh augmentation of every batch) from a given block, and is scored on val with flip
-averaging. Augmentation runs in DataLoader workers; the network on CUDA (TF32).
+averaging. It runs the package's own training loop (``kneegrade_ml.training``) with the network
+on ``--device`` (CUDA, TF32, by default); augmentation is drawn on the CPU, batch by batch.
 
   python bench/real_sweep_gpu.py pack --data ../shared/data/knee-kl-chen2018 --out .gpu/data.pkl
   python bench/real_sweep_gpu.py sweep --pack .gpu/data.pkl --pretrained W.pth --out results/
 
   python bench/real_sweep_gpu.py score --weights results/full_e15.pt --trainable-from 0 \
-      --data ../shared/data/knee-kl-chen2018/val --pretrained W.pth
+      --data ../shared/data/knee-kl-chen2018/val
 
 ``pack`` stores train and val as JPEG (quality 87) in one file, small enough to send to a rented
 GPU machine; the README's GPU rows come from such a pack. Figures print per epoch and are saved to
@@ -27,15 +28,15 @@ import numpy as np
 import torch
 from PIL import Image
 from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score, recall_score
-from torch.utils.data import DataLoader, Dataset
 
 from kneegrade_ml.data.folders import IMAGE_SUFFIXES
 from kneegrade_ml.data.images import read_image
 from kneegrade_ml.grades import GRADES
-from kneegrade_ml.models.networks import MobileNetV2KL, imagenet_mobilenet_v2
+from kneegrade_ml.models.registry import create_classifier
 from kneegrade_ml.preprocess import IMAGENET_RGB_224
-from kneegrade_ml.training.augment import radiograph_augmentation
-from kneegrade_ml.training.loop import TrainOptions, build_loss, build_optimizer
+from kneegrade_ml.training.learners import learner_for
+from kneegrade_ml.training.loop import TrainOptions
+from kneegrade_ml.training.train import build_classifier, model_config
 
 JPEG_QUALITY = 87
 VARIANTS = {
@@ -79,32 +80,6 @@ def _decode(blobs: list[bytes]) -> torch.Tensor:
     return IMAGENET_RGB_224.resize_all(Image.open(io.BytesIO(b)) for b in blobs)
 
 
-class Augmented(Dataset):
-    """Training images, each drawn through a fresh radiograph augmentation."""
-
-    def __init__(self, pixels: torch.Tensor, labels: torch.Tensor):
-        self.pixels, self.labels = pixels, labels
-        self.transform = radiograph_augmentation()
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.transform(self.pixels[index]), self.labels[index]
-
-
-def flip_averaged_logits(model: torch.nn.Module, pixels: torch.Tensor) -> torch.Tensor:
-    """Val logits averaged over each image and its mirror, as the recipe predicts."""
-    model.eval()
-    device = next(model.parameters()).device
-    out = []
-    with torch.inference_mode():
-        for start in range(0, len(pixels), 256):
-            x = IMAGENET_RGB_224.normalize(pixels[start : start + 256].to(device))
-            out.append(((model(x) + model(x.flip(-1))) / 2).float().cpu())
-    return torch.cat(out)
-
-
 def scores(logits: torch.Tensor, labels: torch.Tensor) -> dict:
     predicted, y = logits.argmax(1).numpy(), labels.numpy()
     return {
@@ -119,10 +94,9 @@ def scores(logits: torch.Tensor, labels: torch.Tensor) -> dict:
     }
 
 
-def train_variant(name: str, data: dict, pretrained: Path, workers: int) -> tuple:
-    """Train one variant on CUDA; its result row and the trained model."""
+def variant_options(name: str) -> TrainOptions:
     trainable_from, epochs, lr, loss, seed = VARIANTS[name]
-    options = TrainOptions(
+    return TrainOptions(
         epochs=epochs,
         learning_rate=lr,
         schedule="one-cycle",
@@ -132,49 +106,32 @@ def train_variant(name: str, data: dict, pretrained: Path, workers: int) -> tupl
         distance_weight=0.1 if loss == "grade-distance" else 0.0,
         trainable_from=trainable_from,
         augment_online=True,
+        tta_flip=True,
         seed=seed,
     )
+
+
+def train_variant(name: str, data: dict, pretrained: Path, device: str) -> tuple:
+    """Train one variant on ``device``; its result row and the trained classifier."""
+    options = variant_options(name)
     (x_train, y_train), (x_val, y_val) = data["train"], data["val"]
-    torch.manual_seed(seed)
-    device = torch.device("cuda")
-    backbone = imagenet_mobilenet_v2(pretrained)
-    model = MobileNetV2KL(backbone, trainable_from).to(device)
-    loader = DataLoader(
-        Augmented(x_train, y_train),
-        batch_size=options.batch_size,
-        shuffle=True,
-        num_workers=workers,
-        persistent_workers=True,
+    classifier = build_classifier("mobilenetv2", options, pretrained)
+    start = time.perf_counter()
+    logs = learner_for(classifier, options, device).fit(
+        x_train, y_train, (x_val, y_val)
     )
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer, scheduler = build_optimizer(trainable, options, epochs * len(loader))
-    loss_fn = build_loss(options, y_train).to(device)
-    start, history = time.perf_counter(), []
-    for epoch in range(1, epochs + 1):
-        model.train()
-        for pixels, labels in loader:
-            x = IMAGENET_RGB_224.normalize(pixels.to(device, non_blocking=True))
-            batch_loss = loss_fn(model(x), labels.to(device))
-            optimizer.zero_grad(set_to_none=True)
-            batch_loss.backward()
-            optimizer.step()
-            scheduler.step()
-        epoch_scores = scores(flip_averaged_logits(model, x_val), y_val)
-        history.append([epoch, epoch_scores["acc"], epoch_scores["qwk"]])
-        elapsed = time.perf_counter() - start
-        print(f"{name} epoch {epoch}: {epoch_scores} ({elapsed:.0f} s)", flush=True)
     row = {
         "name": name,
-        "trainable_from": trainable_from,
-        "epochs": epochs,
-        "lr": lr,
-        "loss": loss,
-        "seed": seed,
+        "trainable_from": options.trainable_from,
+        "epochs": options.epochs,
+        "lr": options.learning_rate,
+        "loss": options.loss,
+        "seed": options.seed,
         "seconds": round(time.perf_counter() - start, 1),
-        **scores(flip_averaged_logits(model, x_val), y_val),
-        "history": history,
+        **scores(classifier.pixel_logits(x_val, device), y_val),
+        "history": [[log.epoch, log.val_accuracy, log.val_qwk] for log in logs],
     }
-    return row, model
+    return row, classifier
 
 
 def sweep(args: argparse.Namespace) -> None:
@@ -185,11 +142,11 @@ def sweep(args: argparse.Namespace) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for name in args.variants:
-        row, model = train_variant(name, data, args.pretrained, args.workers)
+        row, classifier = train_variant(name, data, args.pretrained, args.device)
         rows.append(row)
         (args.out / "results.json").write_text(json.dumps(rows, indent=1))
         if name in args.save:
-            state = {k: v.half() for k, v in model.state_dict().items()}
+            state = {k: v.half() for k, v in classifier.network.state_dict().items()}
             torch.save(state, args.out / f"{name}.pt")
     for row in rows:
         print(
@@ -205,10 +162,10 @@ def score(args: argparse.Namespace) -> None:
             if path.suffix.lower() in IMAGE_SUFFIXES:
                 pixels.append(IMAGENET_RGB_224.resize(read_image(path)))
                 labels.append(grade)
-    model = MobileNetV2KL(imagenet_mobilenet_v2(args.pretrained), args.trainable_from)
-    state = torch.load(args.weights, map_location="cpu")
-    model.load_state_dict({k: v.float() for k, v in state.items()})
-    logits = flip_averaged_logits(model, torch.stack(pixels))
+    options = TrainOptions(trainable_from=args.trainable_from, tta_flip=True)
+    classifier = create_classifier("mobilenetv2", model_config("mobilenetv2", options))
+    classifier.load(args.weights)
+    logits = classifier.pixel_logits(torch.stack(pixels))
     print(args.weights, scores(logits, torch.tensor(labels)))
 
 
@@ -224,12 +181,11 @@ def main() -> None:
     sweeping.add_argument("--out", type=Path, required=True)
     sweeping.add_argument("--variants", nargs="+", default=list(VARIANTS))
     sweeping.add_argument("--save", nargs="*", default=[])
-    sweeping.add_argument("--workers", type=int, default=14)
+    sweeping.add_argument("--device", default="cuda", help="where the network trains")
     scoring = commands.add_parser("score", help="rate kept weights on a val folder")
     scoring.add_argument("--weights", type=Path, required=True)
     scoring.add_argument("--trainable-from", type=int, required=True)
     scoring.add_argument("--data", type=Path, required=True)
-    scoring.add_argument("--pretrained", type=Path, required=True)
     args = parser.parse_args()
     {"pack": pack, "sweep": sweep, "score": score}[args.command](args)
 

@@ -13,7 +13,7 @@ from kneegrade_api.images import decode_upload, thumbnail_png
 from kneegrade_api.inference import ServedModel
 from kneegrade_api.models import Prediction, User
 from kneegrade_api.state import AppState
-from kneegrade_ml.explain.render import heatmap_png
+from kneegrade_ml.serving import heatmap_png
 
 
 def display_name(filename: str | None) -> str:

@@ -12,15 +12,15 @@ from typing import BinaryIO
 from PIL import Image
 
 from kneegrade_api.exceptions import InvalidUpload, UnsupportedFormat, UploadTooLarge
-from kneegrade_ml.data.dicom import (
+from kneegrade_ml.serving import (
+    DatasetError,
     DicomError,
     DicomTooLarge,
     UnsupportedDicom,
     is_dicom,
     read_dicom,
+    read_image,
 )
-from kneegrade_ml.data.errors import DatasetError
-from kneegrade_ml.data.images import read_image
 
 FORMATS = {"PNG": ".png", "JPEG": ".jpg", "MPO": ".jpg", "BMP": ".bmp", "TIFF": ".tif"}
 """What Pillow may identify an upload as, and the extension it is stored under."""

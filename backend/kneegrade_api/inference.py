@@ -14,10 +14,13 @@ import numpy as np
 from PIL import Image
 
 from kneegrade_api.exceptions import ModelUnavailable, UnknownModel
-from kneegrade_ml.bundle import CARD_FILE
-from kneegrade_ml.modelcard import ModelInfo
-from kneegrade_ml.models.names import DEFAULT_MODEL
-from kneegrade_ml.predictor import Prediction, Predictor
+from kneegrade_ml.serving import (
+    CARD_FILE,
+    DEFAULT_KIND,
+    ModelInfo,
+    Prediction,
+    Predictor,
+)
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +150,6 @@ def _default(models: dict[str, ServedModel]) -> str | None:
     real = [model_id for model_id, m in models.items() if not m.info.demo]
     if real:
         return real[0]
-    if DEFAULT_MODEL in models:
-        return DEFAULT_MODEL
+    if DEFAULT_KIND in models:
+        return DEFAULT_KIND
     return next(iter(models), None)

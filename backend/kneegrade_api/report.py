@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import numpy as np
 from PIL import Image
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
@@ -14,9 +13,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from kneegrade_ml.grades import GRADE_NAMES, grade_name
-from kneegrade_ml.synth.params import sample_params
-from kneegrade_ml.synth.render import render_knee
+from kneegrade_ml.serving import GRADE_NAMES, grade_name
 
 TITLE = "KneeGrade: knee osteoarthritis grading report"
 NOTICE = "Not for diagnostic use without clinician review."
@@ -102,47 +99,6 @@ def render_report(content: ReportContent) -> bytes:
     pdf.showPage()
     pdf.save()
     return buffer.getvalue()
-
-
-def example_content() -> ReportContent:
-    """A realistic KL 3 report (synthetic knee, made-up heatmap), for docs and a look at the layout."""
-    rng = np.random.default_rng(7)
-    xray = Image.fromarray(render_knee(sample_params(3, rng), rng)).resize(
-        (448, 448), Image.Resampling.BICUBIC
-    )
-    heat = _blob(xray.size)[..., None]
-    hot = np.clip(heat * 3 - np.array([0.0, 1.0, 2.0]), 0, 1)  # black-red-yellow-white
-    gray = np.asarray(xray.convert("RGB"), dtype=np.float32) / 255
-    overlay = gray * (1 - 0.6 * heat) + hot * 0.6 * heat
-    return ReportContent(
-        prediction_id=1042,
-        grade=3,
-        probabilities=(0.012, 0.048, 0.327, 0.561, 0.052),
-        confidence=0.561,
-        review_recommended=True,
-        review_reason="Probability split between Mild and Moderate"
-        " — consider specialist review.",
-        model_name="MobileNetV2",
-        model_version="2026-11-27T02:09:36+00:00",
-        original_filename="knee_AP_left_2026-11-30.png",
-        graded_at=datetime(2026, 11, 30, 9, 41, 17, tzinfo=UTC),
-        image_png=_png(xray),
-        heatmap_png=_png(Image.fromarray(np.uint8(overlay * 255))),
-        heatmap_caption="Grad-CAM heatmap",
-    )
-
-
-def _blob(size: tuple[int, int]) -> np.ndarray:
-    """A soft 0-1 spot on the joint space, standing in for a Grad-CAM map."""
-    w, h = size
-    x, y = np.meshgrid(np.arange(w) / w, np.arange(h) / h)
-    return np.exp(-(((x - 0.42) / 0.14) ** 2 + ((y - 0.52) / 0.09) ** 2))
-
-
-def _png(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
 
 
 def _pdf_text(text: str) -> str:

@@ -6,10 +6,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kneegrade_api.models import Prediction
-from kneegrade_ml.grades import GRADE_NAMES, grade_name
-from kneegrade_ml.modelcard import model_warning
-from kneegrade_ml.models.names import MODEL_NAMES
-from kneegrade_ml.review import review_flag
+from kneegrade_ml.serving import (
+    GRADE_NAMES,
+    display_name,
+    grade_name,
+    heatmap_caption,
+    model_warning,
+    review_flag,
+)
 
 Username = Annotated[
     str,
@@ -99,6 +103,10 @@ class PredictionOut(BaseModel):
         " real radiographs",
         examples=[None],
     )
+    heatmap_caption: str = Field(
+        description="what the heatmap shows, by the model's kind",
+        examples=["Grad-CAM: where the model looked"],
+    )
     original_filename: str
     created_at: dt.datetime
     review_recommended: bool = Field(
@@ -132,12 +140,12 @@ class PredictionOut(BaseModel):
             probabilities_named=dict(zip(GRADE_NAMES, probabilities, strict=True)),
             model=prediction.model_id,
             model_kind=prediction.model_kind,
-            model_name=prediction.model_name
-            or MODEL_NAMES.get(prediction.model_kind, prediction.model_kind),
+            model_name=prediction.model_name or display_name(prediction.model_kind),
             model_version=prediction.model_version,
             model_trained_on=prediction.model_trained_on,
             model_data_kind=prediction.model_data_kind,
             model_warning=model_warning(prediction.model_data_kind),
+            heatmap_caption=heatmap_caption(prediction.model_kind),
             original_filename=prediction.original_filename,
             created_at=prediction.created_at,
             review_recommended=review.recommended,
@@ -220,9 +228,13 @@ class ModelOut(BaseModel):
         examples=["mobilenetv2-chen2018"],
     )
     kind: str = Field(examples=["mobilenetv2"])
+    kind_name: str = Field(
+        description="the display name of its kind", examples=["MobileNetV2"]
+    )
     name: str = Field(examples=["KneeGrade KL MobileNetV2"])
     version: str = Field(examples=["1.0.0"])
     default: bool
+    heatmap_caption: str = Field(description="what its heatmaps show")
     data_kind: DataKind = Field(
         description="what it learned from: `real` radiographs, `synthetic` images (a demo)"
         " or `unknown` (not validated on real radiographs)"

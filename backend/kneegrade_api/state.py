@@ -12,7 +12,7 @@ from kneegrade_api.inference import LOADED, ModelRegistry
 from kneegrade_api.migrate import upgrade_database
 from kneegrade_api.security import load_or_create_secret_key
 from kneegrade_api.storage import ImageStore
-from kneegrade_ml.runtime import configure_cpu
+from kneegrade_ml.serving import configure_cpu
 
 log = logging.getLogger(__name__)
 

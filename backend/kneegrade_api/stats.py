@@ -11,7 +11,7 @@ from kneegrade_api.schemas import (
     ModelUsage,
     StatsOut,
 )
-from kneegrade_ml.grades import GRADE_NAMES
+from kneegrade_ml.serving import GRADE_NAMES
 
 DAYS = 30
 BINS = 10

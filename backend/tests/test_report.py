@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from example_report import example_content
 from PIL import Image
 from pypdf import PageObject, PdfReader
 from reportlab.lib.pagesizes import A4
@@ -15,7 +16,6 @@ from kneegrade_api.report import (
     MAX_IMAGE_PIXELS,
     NOTICE,
     ReportContent,
-    example_content,
     render_report,
 )
 from kneegrade_ml.grades import GRADE_NAMES

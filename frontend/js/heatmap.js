@@ -6,12 +6,6 @@ import { emptyState, h, icon, showError } from "./ui.js";
 /** The switch and slider keep their setting from one scan to the next in this tab. */
 const setting = { on: true, opacity: 50 };
 
-/** What the colour layer shows, by model kind: Grad-CAM for the CNNs, the forest's fixed pixel importance. */
-export const heatmapCaption = (kind) =>
-  kind === "rf"
-    ? "Pixel importance of the Random Forest (the same for every image)"
-    : "Grad-CAM: where the model looked";
-
 /** The colour scale, cold to hot, so a reader knows what red means. */
 const legend = () =>
   h("div", { class: "d-flex align-items-center gap-2 small text-muted", "aria-hidden": "true" },
@@ -49,7 +43,7 @@ function controls(layer) {
  * One scan's picture: the X-ray, and over it the heatmap's colour layer in the same box with the
  * same `object-fit`, so it stays aligned at any size and aspect ratio. Without a heatmap, the
  * X-ray alone and a note.
- * @param {{image_url: string, thumbnail_url: string, heatmap_url?: string|null, model: string, model_kind?: string, original_filename: string, grade: number, name: string}} p a prediction
+ * @param {{image_url: string, thumbnail_url: string, heatmap_url?: string|null, model: string, heatmap_caption: string, original_filename: string, grade: number, name: string}} p a prediction
  * @param {import("./router.js").ViewContext} ctx frees the pictures' object URLs on leaving; errors are shown
  * @param {{imageId?: string, tall?: boolean}} [options] the X-ray's id; `tall` for the result page
  * @returns {HTMLElement}
@@ -79,7 +73,7 @@ export function heatmapViewer(p, ctx, { imageId = "heatmap-image", tall = false 
     below.append(note("No heatmap for this scan: the X-ray is shown alone."));
     return figure;
   }
-  below.append(controls(layer), h("p", { class: "small text-muted mb-0", id: "heatmap-caption", text: heatmapCaption(p.model_kind ?? p.model) }), legend());
+  below.append(controls(layer), h("p", { class: "small text-muted mb-0", id: "heatmap-caption", text: p.heatmap_caption }), legend());
   showImage(layer, withQuery(p.heatmap_url, "layer", "colour"), ctx).catch((err) => {
     if (err?.name === "AbortError") return;
     layer.remove();

@@ -8,15 +8,18 @@ library versions, so a served model can always be traced back to its training ru
 import hashlib
 import json
 import platform
-from dataclasses import asdict, fields
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
 
+import torch
+
 from kneegrade_ml.grades import GRADE_NAMES
-from kneegrade_ml.models.classifiers import CLASSIFIERS, KLClassifier
+from kneegrade_ml.models.base import KLClassifier
+from kneegrade_ml.models.config import ModelConfig
+from kneegrade_ml.models.registry import REGISTRY, create_classifier
 from kneegrade_ml.preprocess import InputSpec
-from kneegrade_ml.training.loop import TrainOptions
 
 CARD_FILE = "model.json"
 FORMAT = "kneegrade-model/1"
@@ -75,7 +78,10 @@ def verify_files(directory: Path, card: dict) -> None:
 
 
 def save_bundle(classifier: KLClassifier, directory: Path, card: dict) -> dict:
-    """Write weights and the model card (``card`` adds training and metrics); returns the card."""
+    """Write weights and the model card (``card`` adds training and metrics); returns the card.
+
+    ``config`` is what serving reads; ``input`` repeats its input spec for people.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     weights = directory / classifier.weights_file
     classifier.save(weights)
@@ -85,10 +91,9 @@ def save_bundle(classifier: KLClassifier, directory: Path, card: dict) -> dict:
         "architecture": classifier.architecture,
         "weights": classifier.weights_file,
         "files": {classifier.weights_file: file_record(weights)},
+        "config": classifier.config.to_dict(),
         "input": classifier.spec.to_dict(),
         "class_names": list(GRADE_NAMES),
-        "hyperparameters": classifier.hyperparameters(),
-        "options": asdict(classifier.options),
         **card,
         "versions": library_versions(),
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -110,50 +115,54 @@ def read_card(directory: Path) -> dict:
         raise ModelLoadError(f"{card_path} is not valid JSON: {err}") from err
     if not isinstance(card, dict) or card.get("format") != FORMAT:
         raise ModelLoadError(f"{card_path} is not a {FORMAT} model card")
-    if card.get("kind") not in CLASSIFIERS:
+    if card.get("kind") not in REGISTRY:
         raise ModelLoadError(
             f"{card_path}: unknown model kind {card.get('kind')!r} "
-            f"(known: {', '.join(CLASSIFIERS)})"
+            f"(known: {', '.join(REGISTRY)})"
         )
     return card
 
 
-def _options(directory: Path, card: dict) -> TrainOptions:
-    """The options the model was built with (cards from before they were stored: SPEC's)."""
-    options = card.get("options", {})
-    known = {f.name for f in fields(TrainOptions)}
-    if not isinstance(options, dict) or not set(options) <= known:
-        raise ModelLoadError(f"{directory / CARD_FILE}: malformed options {options!r}")
-    return TrainOptions(**options)
-
-
-def _temperature(directory: Path, card: dict) -> float:
-    """The calibration temperature in the card, 1 when the model was not calibrated."""
-    temperature = (card.get("calibration") or {}).get("temperature", 1.0)
-    if not isinstance(temperature, int | float) or not temperature > 0:
+def model_config(directory: Path, card: dict) -> ModelConfig:
+    """The card's serving configuration; a card from before ``config`` was stored gives it
+    through its training options, input spec and calibration."""
+    try:
+        if "config" in card:
+            return ModelConfig.from_dict(card["config"])
+        return _config_of_older_card(card)
+    except (KeyError, TypeError, ValueError) as err:
         raise ModelLoadError(
-            f"{directory / CARD_FILE}: temperature must be a positive number, "
-            f"got {temperature!r}"
-        )
-    return float(temperature)
+            f"{directory / CARD_FILE}: malformed model config ({err!r})"
+        ) from err
+
+
+def _config_of_older_card(card: dict) -> ModelConfig:
+    options = card.get("options") or {}
+    if not isinstance(options, dict):
+        raise TypeError(f"options must be a mapping, got {options!r}")
+    default = REGISTRY[card["kind"]].config
+    fields = {
+        "input": InputSpec.from_dict(card["input"]),
+        "tta_flip": bool(options.get("tta_flip", False)),
+        "temperature": (card.get("calibration") or {}).get("temperature", 1.0),
+    }
+    if default.trainable_from is not None:
+        fields["trainable_from"] = options.get("trainable_from", default.trainable_from)
+    return replace(default, **fields)
 
 
 def load_bundle(directory: Path | str) -> tuple[KLClassifier, dict]:
     """Build the classifier a model directory describes and load its weights."""
     directory = Path(directory)
     card = read_card(directory)
-    classifier = CLASSIFIERS[card["kind"]](_options(directory, card))
-    classifier.temperature = _temperature(directory, card)
+    config = model_config(directory, card)
     try:
-        spec = InputSpec.from_dict(card["input"])
-    except (KeyError, TypeError, ValueError) as err:
-        raise ModelLoadError(
-            f"{directory / CARD_FILE}: malformed input spec ({err!r})"
-        ) from err
-    if spec != classifier.spec:
-        raise ModelLoadError(
-            f"{directory / CARD_FILE}: input spec differs from {card['kind']}'s"
-        )
+        with torch.random.fork_rng(
+            devices=[]
+        ):  # initial weights are replaced; RNG untouched
+            classifier = create_classifier(card["kind"], config)
+    except ValueError as err:
+        raise ModelLoadError(f"{directory / CARD_FILE}: {err}") from err
     weights = directory / classifier.weights_file
     if not weights.is_file():
         raise ModelLoadError(f"weights file {weights} is missing")

@@ -22,8 +22,8 @@ from kneegrade_ml.evaluation.display import (
     plot_confusion_matrix,
 )
 from kneegrade_ml.evaluation.evaluate import evaluate_model
-from kneegrade_ml.models.classifiers import CLASSIFIERS
 from kneegrade_ml.models.networks import PretrainedWeightsError
+from kneegrade_ml.models.registry import REGISTRY
 from kneegrade_ml.predictor import Predictor
 from kneegrade_ml.release import ReleaseError, release_model
 from kneegrade_ml.settings import MLSettings
@@ -281,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kneegrade", description="Kellgren-Lawrence grading of knee radiographs."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    kinds = list(CLASSIFIERS)
+    kinds = list(REGISTRY)
 
     synth = commands.add_parser("synth", help="generate the seeded synthetic data set")
     synth.add_argument("--out", type=Path, required=True, help="output folder")

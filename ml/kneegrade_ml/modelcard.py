@@ -8,7 +8,7 @@ demo, never presented as able to grade a real knee.
 from dataclasses import dataclass
 
 from kneegrade_ml.data.source import REAL, SYNTHETIC
-from kneegrade_ml.models.names import MODEL_NAMES
+from kneegrade_ml.models.registry import display_name
 
 DEMO_NOTE = "Demo only: trained on synthetic images, it cannot grade real radiographs."
 UNKNOWN_NOTE = "Training data not recorded: not validated on real radiographs."
@@ -56,7 +56,7 @@ class ModelInfo:
         dataset = training.get("dataset") or None
         kind = _data_kind(dataset)
         return cls(
-            name=str(card.get("name") or MODEL_NAMES.get(card.get("kind"), "model")),
+            name=str(card.get("name") or display_name(str(card.get("kind")))),
             version=str(card.get("version") or card.get("created") or "unversioned"),
             data_kind=kind,
             trained_on=_trained_on(kind, dataset, training.get("counts") or {}),

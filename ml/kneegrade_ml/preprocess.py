@@ -1,15 +1,18 @@
 """Preprocessing, defined once for training and inference: resize, then scale and normalise.
 
 Images are kept as uint8 at the model's resolution (``resize``) so a whole data set fits in memory;
-``normalize`` turns a batch of them into the float tensor the model reads.
+``normalize`` turns a batch of them into the float tensor the model reads. Torch is imported when
+pixels are first processed, so the model registry can name input specs without it.
 """
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-import torch
 from PIL import Image
-from torchvision.transforms.v2 import functional as F
+
+if TYPE_CHECKING:
+    import torch
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -24,25 +27,37 @@ class InputSpec:
     mean: tuple[float, ...]
     std: tuple[float, ...]
 
-    def resize(self, image: Image.Image) -> torch.Tensor:
+    def resize(self, image: Image.Image) -> "torch.Tensor":
         """A grayscale PIL image as a uint8 (1, size, size) tensor (antialiased bilinear)."""
+        from torchvision.transforms.v2 import functional as F
+
         pixels = F.pil_to_tensor(image.convert("L"))
         return F.resize(pixels, [self.size, self.size], antialias=True)
 
-    def resize_all(self, images: Iterable[Image.Image]) -> torch.Tensor:
+    def resize_all(self, images: Iterable[Image.Image]) -> "torch.Tensor":
         """Stack resized images into a uint8 (N, 1, size, size) batch."""
+        import torch
+
         return torch.stack([self.resize(image) for image in images])
 
-    def normalize(self, pixels: torch.Tensor) -> torch.Tensor:
+    def normalize(self, pixels: "torch.Tensor") -> "torch.Tensor":
         """uint8 (N, 1, size, size) -> float32 (N, channels, size, size), normalised."""
+        import torch
+        from torchvision.transforms.v2 import functional as F
+
         scaled = F.to_dtype(pixels, torch.float32, scale=True)
         return F.normalize(
             scaled.expand(-1, self.channels, -1, -1), self.mean, self.std
         )
 
     def to_dict(self) -> dict:
-        """The spec as written in a model card."""
-        return {**asdict(self), "resize": "bilinear, antialiased, to a square"}
+        """The spec as written in a model card (JSON types: lists, not tuples)."""
+        return {
+            **asdict(self),
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "resize": "bilinear, antialiased, to a square",
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> "InputSpec":

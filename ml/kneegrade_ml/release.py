@@ -25,13 +25,11 @@ from kneegrade_ml.evaluation.metrics import (
     expected_calibration_error,
 )
 from kneegrade_ml.grades import GRADES, grade_name
-from kneegrade_ml.models.classifiers import _TorchClassifier
-from kneegrade_ml.models.names import MODEL_NAMES
+from kneegrade_ml.models.base import TorchClassifier
+from kneegrade_ml.models.outputs import softmax_with_temperature
+from kneegrade_ml.models.registry import display_name
 from kneegrade_ml.runtime import configure_cpu
-from kneegrade_ml.training.calibration import (
-    cross_fitted_probabilities,
-    softmax_with_temperature,
-)
+from kneegrade_ml.training.calibration import cross_fitted_probabilities
 from kneegrade_ml.training.train import file_list_sha256
 
 README_FILE = "README.md"
@@ -66,7 +64,7 @@ def _held_out(card: dict, data: Path) -> tuple[str, list]:
     return split, splits[split]
 
 
-def _save_weights(classifier: _TorchClassifier, path: Path, half: bool) -> None:
+def _save_weights(classifier: TorchClassifier, path: Path, half: bool) -> None:
     state = classifier.network.state_dict()
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
@@ -74,7 +72,7 @@ def _save_weights(classifier: _TorchClassifier, path: Path, half: bool) -> None:
 
 
 def _store(
-    classifier: _TorchClassifier,
+    classifier: TorchClassifier,
     card: dict,
     out: Path,
     pixels: torch.Tensor,
@@ -90,7 +88,7 @@ def _store(
     )
     served, _ = load_bundle(out)
     logits = served.pixel_logits(pixels).numpy()
-    t = classifier.temperature
+    t = classifier.config.temperature
     change = softmax_with_temperature(logits, t) - softmax_with_temperature(
         reference, t
     )
@@ -152,13 +150,13 @@ def release_model(
         raise ReleaseError(f"version must be semantic (e.g. 1.2.0), got {version!r}")
     configure_cpu()
     classifier, card = load_bundle(trained)
-    if not isinstance(classifier, _TorchClassifier):
+    if not isinstance(classifier, TorchClassifier):
         raise ReleaseError(f"{card['kind']} models are not released (networks only)")
     split, samples = _held_out(card, data)
     pixels, labels = load_pixels(samples, classifier.spec, progress=progress)
     labels = labels.numpy()
     reference = classifier.pixel_logits(pixels).numpy()
-    temperature = classifier.temperature
+    temperature = classifier.config.temperature
 
     previous = read_card(out) if (out / CARD_FILE).is_file() else {}
     out.mkdir(parents=True, exist_ok=True)
@@ -175,8 +173,9 @@ def release_model(
     metrics["ci95"] = bootstrap_intervals(labels, probabilities)
     released = {
         **card,
-        "name": f"KneeGrade KL {MODEL_NAMES[card['kind']]}",
+        "name": f"KneeGrade KL {display_name(card['kind'])}",
         "version": version,
+        "config": classifier.config.to_dict(),
         "changelog": {version: notes, **(previous.get("changelog") or {})},
         "intended_use": INTENDED_USE,
         "limitations": limitations(dataset, metrics, classifier.spec.size),

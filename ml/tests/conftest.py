@@ -67,14 +67,15 @@ def fake_pretrained(tmp_path_factory) -> Path:
 def trained_models(
     tiny_synthetic, fake_pretrained, tmp_path_factory
 ) -> dict[str, Path]:
-    """One model directory per kind, trained for one epoch on the tiny set."""
+    """One model directory per registered kind, trained for one epoch on the tiny set."""
+    from kneegrade_ml.models.registry import REGISTRY
     from kneegrade_ml.training.loop import TrainOptions
     from kneegrade_ml.training.train import train_model
 
     root = tmp_path_factory.mktemp("models")
     options = TrainOptions(epochs=1, n_estimators=10)
-    for kind in ("mobilenetv2", "cnn", "rf"):
+    for kind in REGISTRY:
         train_model(
             kind, tiny_synthetic, root / kind, options, fake_pretrained, progress=False
         )
-    return {kind: root / kind for kind in ("mobilenetv2", "cnn", "rf")}
+    return {kind: root / kind for kind in REGISTRY}

@@ -1,6 +1,7 @@
 """Heatmaps: the image's size, in [0, 1], image-dependent for the networks, lossless-enough PNGs."""
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +18,9 @@ from kneegrade_ml.explain.render import (
     overlay_png,
     read_heatmap_png,
 )
-from kneegrade_ml.models.classifiers import MobileNetV2Classifier
+from kneegrade_ml.models.mobilenet import MobileNetV2Classifier
+from kneegrade_ml.models.registry import model_kind
 from kneegrade_ml.predictor import Predictor
-from kneegrade_ml.training.loop import TrainOptions
 
 KINDS = ["mobilenetv2", "cnn", "rf"]
 
@@ -65,8 +66,8 @@ def _mobilenet(data: Path, trainable_from: int = 14) -> MobileNetV2Classifier:
     as ImageNet's do.
     """
     torch.manual_seed(0)
-    options = TrainOptions(trainable_from=trainable_from)
-    classifier = MobileNetV2Classifier(options, backbone=mobilenet_v2())
+    config = replace(model_kind("mobilenetv2").config, trainable_from=trainable_from)
+    classifier = MobileNetV2Classifier(config, backbone=mobilenet_v2())
     images = [Image.open(path) for path in sorted(data.glob("samples/*/*.png"))]
     batch_norms = [
         m for m in classifier.network.modules() if isinstance(m, nn.BatchNorm2d)

@@ -5,8 +5,6 @@ import torch
 from torchvision.models import mobilenet_v2
 
 from kneegrade_ml.models import networks
-from kneegrade_ml.models.classifiers import CLASSIFIERS
-from kneegrade_ml.models.names import DEFAULT_MODEL, MODEL_NAMES
 from kneegrade_ml.models.networks import (
     KneeOACNN,
     MobileNetV2KL,
@@ -80,10 +78,6 @@ def test_without_weights_or_internet_training_stops_with_a_clear_message(monkeyp
     monkeypatch.setattr(networks, "mobilenet_v2", offline)
     with pytest.raises(PretrainedWeightsError, match="KNEEGRADE_PRETRAINED"):
         imagenet_mobilenet_v2(None)
-
-
-def test_every_model_kind_has_a_display_name():
-    assert set(MODEL_NAMES) == set(CLASSIFIERS) and DEFAULT_MODEL in CLASSIFIERS
 
 
 @pytest.mark.parametrize("block", [-1, 19])

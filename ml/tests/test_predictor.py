@@ -88,7 +88,8 @@ def test_bytes_that_are_not_an_image_are_refused(trained_models):
         ("remove card", "model.json is missing"),
         ("garble card", "not valid JSON"),
         ("unknown kind", "unknown model kind"),
-        ("no input spec", "malformed input spec"),
+        ("config without input", "malformed model config"),
+        ("older card without input spec", "malformed model config"),
         ("remove weights", "is missing"),
         ("garble weights", "does not match the sha256"),
         ("garble weights of an older card", "cannot load weights"),
@@ -108,8 +109,13 @@ def test_broken_model_directories_give_clear_errors(
         card.write_text("{not json")
     elif breakage == "unknown kind":
         card.write_text(json.dumps({**json.loads(card.read_text()), "kind": "svm"}))
-    elif breakage == "no input spec":
-        card.write_text(json.dumps({**json.loads(card.read_text()), "input": None}))
+    elif breakage == "config without input":
+        card.write_text(
+            json.dumps({**json.loads(card.read_text()), "config": {"kind": "cnn"}})
+        )
+    elif breakage == "older card without input spec":
+        older = {k: v for k, v in json.loads(card.read_text()).items() if k != "config"}
+        card.write_text(json.dumps({**older, "input": None}))
     elif breakage == "remove weights":
         (model / "model.pt").unlink()
     else:

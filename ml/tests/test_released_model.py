@@ -45,7 +45,7 @@ def test_every_weight_file_matches_its_sha256(card: dict) -> None:
 
 def test_it_grades_a_knee_to_a_valid_result(card: dict) -> None:
     classifier, _ = load_bundle(RELEASED)
-    assert classifier.temperature == card["calibration"]["temperature"]
+    assert classifier.config.temperature == card["calibration"]["temperature"]
     rng = np.random.default_rng(3)
     knee = render_knee(sample_params(2, rng), rng)
     prediction = Predictor(RELEASED).predict(Image.fromarray(knee))

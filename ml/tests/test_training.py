@@ -11,14 +11,11 @@ from torch import nn
 from kneegrade_ml.bundle import load_bundle
 from kneegrade_ml.data.source import dataset_record
 from kneegrade_ml.evaluation.evaluate import evaluate_model
-from kneegrade_ml.models.classifiers import (
-    CNNClassifier,
-    ForestClassifier,
-    MobileNetV2Classifier,
-)
+from kneegrade_ml.models import networks
 from kneegrade_ml.models.networks import PretrainedWeightsError
+from kneegrade_ml.models.registry import create_classifier
 from kneegrade_ml.predictor import Predictor
-from kneegrade_ml.training import train as train_module
+from kneegrade_ml.training.learners import learner_for
 from kneegrade_ml.training.loop import (
     TrainOptions,
     Views,
@@ -26,7 +23,7 @@ from kneegrade_ml.training.loop import (
     class_weights,
     fit_module,
 )
-from kneegrade_ml.training.train import train_model
+from kneegrade_ml.training.train import build_classifier, model_config, train_model
 
 
 def test_balanced_class_weights_match_hand_computation():
@@ -167,7 +164,7 @@ def test_mobilenet_without_pretrained_weights_stops_before_training(
     def offline(pretrained):
         raise PretrainedWeightsError("no ImageNet weights: set KNEEGRADE_PRETRAINED")
 
-    monkeypatch.setattr(train_module, "imagenet_mobilenet_v2", offline)
+    monkeypatch.setattr(networks, "imagenet_mobilenet_v2", offline)
     with pytest.raises(PretrainedWeightsError):
         train_model("mobilenetv2", tiny_synthetic, tmp_path / "m", progress=False)
     assert not (tmp_path / "m").exists()
@@ -216,8 +213,10 @@ def test_recipe_card_records_options_and_calibration(recipe_model):
 
 def test_recipe_model_reloads_with_its_split_and_temperature(recipe_model):
     classifier, card = load_bundle(recipe_model)
-    assert classifier.options == RECIPE
-    assert classifier.temperature == card["calibration"]["temperature"]
+    assert TrainOptions(**card["options"]) == RECIPE
+    config = classifier.config
+    assert config.trainable_from == 16 and config.tta_flip
+    assert config.temperature == card["calibration"]["temperature"]
     assert len(classifier.network.trunk) == 16
 
 
@@ -241,8 +240,9 @@ def test_flip_averaging_makes_a_prediction_mirror_invariant(recipe_model):
 
 
 def test_random_forest_refuses_network_only_options():
+    options = TrainOptions(augment_views=2)
     with pytest.raises(ValueError, match="Random Forest"):
-        ForestClassifier(TrainOptions(augment_views=2))
+        learner_for(build_classifier("rf", options), options)
 
 
 def test_card_names_the_data_set_and_licence_from_source_md(tmp_path):
@@ -276,8 +276,9 @@ def test_online_augmentation_trains_on_pixels_and_keeps_the_trunk(
 
 
 def test_views_and_online_augmentation_exclude_each_other():
+    options = TrainOptions(augment_views=1, augment_online=True)
     with pytest.raises(ValueError, match="not both"):
-        CNNClassifier(TrainOptions(augment_views=1, augment_online=True))
+        learner_for(build_classifier("cnn", options), options)
 
 
 def test_mobilenet_input_size_is_recorded_and_used_to_serve(
@@ -296,5 +297,6 @@ def test_mobilenet_input_size_is_recorded_and_used_to_serve(
 
 
 def test_mobilenet_refuses_an_input_too_small_for_its_blocks():
+    config = model_config("mobilenetv2", TrainOptions(input_size=16))
     with pytest.raises(ValueError, match="at least 32"):
-        MobileNetV2Classifier(TrainOptions(input_size=16))
+        create_classifier("mobilenetv2", config)

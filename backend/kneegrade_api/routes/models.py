@@ -6,6 +6,7 @@ from kneegrade_api.deps import CurrentUser, StateDep
 from kneegrade_api.errors import UNAUTHORIZED, error_responses
 from kneegrade_api.inference import ServedModel
 from kneegrade_api.schemas import ModelOut
+from kneegrade_ml.serving import display_name, heatmap_caption
 
 router = APIRouter(prefix="/models", tags=["models"])
 
@@ -16,6 +17,8 @@ def model_out(model: ServedModel, default: bool) -> ModelOut:
     return ModelOut(
         id=model.id,
         kind=model.kind,
+        kind_name=display_name(model.kind),
+        heatmap_caption=heatmap_caption(model.kind),
         name=info.name,
         version=info.version,
         default=default,

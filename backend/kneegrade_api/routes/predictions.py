@@ -27,12 +27,12 @@ from kneegrade_api.report import ReportContent, render_report
 from kneegrade_api.schemas import MODEL_FIELD, PredictionOut, PredictionPage
 from kneegrade_api.state import AppState
 from kneegrade_api.storage import StoredImage, media_type
-from kneegrade_ml.data.images import read_image
-from kneegrade_ml.explain.render import (
+from kneegrade_ml.serving import (
     colour_layer_png,
     heatmap_caption,
     overlay_png,
     read_heatmap_png,
+    read_image,
 )
 
 router = APIRouter(prefix="/predictions", tags=["predictions"])

@@ -8,7 +8,7 @@ from fastapi.responses import FileResponse
 from kneegrade_api.deps import StateDep
 from kneegrade_api.errors import error_responses
 from kneegrade_api.schemas import SampleOut
-from kneegrade_ml.grades import GRADES, grade_name
+from kneegrade_ml.serving import GRADES, grade_name
 
 router = APIRouter(prefix="/samples", tags=["samples"])
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from kneegrade_ml.models.names import MODEL_NAMES
+from kneegrade_ml.models.registry import display_name
 
 PUBLISHED: dict[str, dict] = {
     "mobilenetv2": {
@@ -50,7 +50,7 @@ def _row(kind: str, source: str, figures: dict) -> list[str]:
     cv = figures.get("cv")
     mae = figures.get("mae")
     return [
-        MODEL_NAMES[kind],
+        display_name(kind),
         source,
         _pct(figures.get("accuracy")),
         _pct(figures.get("precision_macro")),

@@ -16,13 +16,8 @@ from sklearn.ensemble import RandomForestClassifier
 from torch import nn
 
 from kneegrade_ml.explain.render import resize_heatmap
-from kneegrade_ml.models.classifiers import (
-    CNNClassifier,
-    ForestClassifier,
-    KLClassifier,
-    MobileNetV2Classifier,
-)
-from kneegrade_ml.models.networks import KneeOACNN, MobileNetV2KL
+from kneegrade_ml.models.base import KLClassifier, TorchClassifier
+from kneegrade_ml.models.forest import ForestClassifier
 
 
 def explain(
@@ -41,19 +36,19 @@ def explain(
 
 
 def grad_cam(
-    classifier: MobileNetV2Classifier | CNNClassifier,
+    classifier: TorchClassifier,
     pixels: torch.Tensor,
     grade: int | None = None,
 ) -> np.ndarray:
     """Grad-CAM maps (N, h, w) in [0, 1] over uint8 (N, 1, size, size) pixels, at the resolution
-    of the target layer; for ``grade``, else each image's top grade.
+    of the target layer (the config's ``cam_after``); for ``grade``, else each image's top grade.
 
     The network up to the layer runs without gradients, so a frozen trunk costs no backward pass
     and no ``requires_grad`` flag matters; the rest runs from the activations, which require grad.
     The hooks sit on a fresh tap, so concurrent predictions and explanations cannot mix.
     """
-    network = classifier.network.eval()
-    front, back = SPLITS[classifier.kind](network)
+    classifier.network.eval()
+    front, back = classifier.cam_split()
     with torch.no_grad():
         activations = front(classifier.network_input(pixels))
     tap = nn.Identity()
@@ -63,21 +58,6 @@ def grad_cam(
         maps = cam(activations.requires_grad_(), targets)
     back.zero_grad(set_to_none=True)
     return maps
-
-
-def _mobilenet_split(network: MobileNetV2KL) -> tuple[nn.Module, nn.Module]:
-    """Cut after ``features[-1]``, the last block (1x1 conv to 1280 channels, 7x7)."""
-    return nn.Sequential(network.trunk, network.head[0]), network.head[1:]
-
-
-def _cnn_split(network: KneeOACNN) -> tuple[nn.Module, nn.Module]:
-    """Cut inside the last block, after its ReLU: 16x16, twice the resolution of its pooled 8x8."""
-    last_pool = network.features[-1]
-    return network.features[:-1], nn.Sequential(last_pool, network.classifier)
-
-
-SPLITS = {"mobilenetv2": _mobilenet_split, "cnn": _cnn_split}
-"""Per network kind: (normalised pixels -> target activations, activations -> logits)."""
 
 
 def forest_importance(classifier: ForestClassifier) -> np.ndarray:

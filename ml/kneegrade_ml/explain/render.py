@@ -64,10 +64,3 @@ def _png(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
-
-
-def heatmap_caption(kind: str) -> str:
-    """What a model kind's heatmap shows, for captions: the forest's is the same for every image."""
-    if kind == "rf":
-        return "Random Forest pixel importance"
-    return "Grad-CAM heatmap"

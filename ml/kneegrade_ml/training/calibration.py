@@ -12,6 +12,7 @@ from sklearn.model_selection import StratifiedKFold
 from torch.nn import functional as F
 
 from kneegrade_ml.evaluation.metrics import expected_calibration_error
+from kneegrade_ml.models.outputs import softmax_with_temperature
 
 MIN_TEMPERATURE = 0.05
 MAX_TEMPERATURE = 20.0
@@ -36,12 +37,6 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
 
     optimizer.step(nll)
     return float(log_t.detach().exp().clamp(MIN_TEMPERATURE, MAX_TEMPERATURE))
-
-
-def softmax_with_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
-    """Probabilities from logits divided by ``temperature``."""
-    z = torch.as_tensor(np.asarray(logits), dtype=torch.float64) / temperature
-    return torch.softmax(z, dim=1).numpy()
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from kneegrade_ml.data.folders import scan_dataset
 from kneegrade_ml.data.loading import load_pixels
 from kneegrade_ml.evaluation.metrics import compute_metrics, summarize_cv
 from kneegrade_ml.runtime import configure_cpu
+from kneegrade_ml.training.learners import learner_for
 from kneegrade_ml.training.loop import SPEC_OPTIONS, TrainOptions
 from kneegrade_ml.training.train import build_classifier
 
@@ -32,8 +33,8 @@ def cross_validate(
     splits = scan_dataset(data)
     samples = splits.get("train") or next(iter(splits.values()))
     start = time.perf_counter()
-    encoder = build_classifier(kind, options, pretrained)
-    pixels, grades = load_pixels(samples, encoder.spec, progress=progress)
+    encoder = learner_for(build_classifier(kind, options, pretrained), options)
+    pixels, grades = load_pixels(samples, encoder.classifier.spec, progress=progress)
     X = encoder.encode(pixels, progress=progress)
     labels = grades.numpy()
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=options.seed)
@@ -44,7 +45,7 @@ def cross_validate(
         disable=not progress,
     )
     for train_idx, test_idx in fold_bar:
-        model = build_classifier(kind, options, pretrained)
+        model = learner_for(build_classifier(kind, options, pretrained), options)
         model.fit(X[train_idx], grades[train_idx], progress=False)
         metrics = compute_metrics(labels[test_idx], model.predict_proba(X[test_idx]))
         accuracies.append(metrics["accuracy"])

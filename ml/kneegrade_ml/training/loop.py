@@ -2,7 +2,6 @@
 
 import math
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
@@ -12,10 +11,8 @@ from tqdm import tqdm
 
 from kneegrade_ml.grades import GRADES
 from kneegrade_ml.models.networks import TRAINABLE_FROM
+from kneegrade_ml.models.outputs import Prepare, module_logits
 from kneegrade_ml.training.losses import GradeDistanceLoss
-
-Prepare = Callable[[torch.Tensor], torch.Tensor]
-"""Turns a stored batch (pixels or cached features) into what the module reads."""
 
 
 @dataclass(frozen=True)
@@ -132,26 +129,6 @@ class Views:
         return torch.randint(len(self.stacked), (len(self),), generator=generator)
 
 
-INFERENCE_BATCH = 16
-"""Images per inference pass: 2.3x faster per image than 64 for MobileNetV2 blocks 4-18 on 2 cores
-(bigger batches' activations fall out of the malloc heap; see runtime)."""
-
-
-def module_logits(
-    module: nn.Module,
-    inputs: torch.Tensor,
-    prepare: Prepare,
-    batch_size: int = INFERENCE_BATCH,
-) -> torch.Tensor:
-    """Logits (n, 5) of ``module`` in eval mode."""
-    module.eval()
-    outputs = []
-    with torch.inference_mode():
-        for start in range(0, len(inputs), batch_size):
-            outputs.append(module(prepare(inputs[start : start + batch_size])))
-    return torch.cat(outputs)
-
-
 def fit_module(
     module: nn.Module,
     inputs: torch.Tensor | Views,
@@ -162,12 +139,34 @@ def fit_module(
     desc: str = "train",
     progress: bool = True,
     augment: Prepare | None = None,
+    device: torch.device | str = "cpu",
 ) -> list[EpochLog]:
-    """Train the module's trainable parameters in place; return the per-epoch figures.
+    """Train the module's trainable parameters in place on ``device``; return the per-epoch
+    figures (the module is left on ``device``).
 
     ``augment``, when given, redraws each training batch (raw pixels) before ``prepare``.
+    Every draw comes from ``options.seed``: dropout from a forked global generator (so the
+    caller's random state is left as it was), order and views from their own generators.
     """
-    torch.manual_seed(options.seed)
+    devices = [torch.device(device)] if torch.device(device).type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(options.seed)
+        return _fit(module.to(device), inputs, labels, options, prepare, validation,
+                    desc, progress, augment, device)  # fmt: skip
+
+
+def _fit(
+    module: nn.Module,
+    inputs: torch.Tensor | Views,
+    labels: torch.Tensor,
+    options: TrainOptions,
+    prepare: Prepare,
+    validation: tuple[torch.Tensor, torch.Tensor] | None,
+    desc: str,
+    progress: bool,
+    augment: Prepare | None,
+    device: torch.device | str,
+) -> list[EpochLog]:
     order_rng = torch.Generator().manual_seed(options.seed)
     view_rng = torch.Generator().manual_seed(options.seed + 1)
     views = inputs if isinstance(inputs, Views) else Views(inputs[None])
@@ -176,7 +175,7 @@ def fit_module(
     optimizer, scheduler = build_optimizer(
         trainable, options, options.epochs * steps_per_epoch
     )
-    loss_fn = build_loss(options, labels)
+    loss_fn = build_loss(options, labels).to(device)
     logs = []
     for epoch in range(1, options.epochs + 1):
         start = time.perf_counter()
@@ -195,21 +194,24 @@ def fit_module(
             inputs_batch = views.stacked[shown[batch], batch]
             if augment is not None:
                 inputs_batch = augment(inputs_batch)
-            logits = module(prepare(inputs_batch))
-            loss = loss_fn(logits, labels[batch])
+            logits = module(prepare(inputs_batch.to(device)))
+            batch_labels = labels[batch].to(device)
+            loss = loss_fn(logits, batch_labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
             total_loss += loss.item() * len(batch)
-            correct += (logits.argmax(1) == labels[batch]).sum().item()
+            correct += (logits.argmax(1) == batch_labels).sum().item()
             bar.update(len(batch))
         bar.close()
         val_accuracy = val_qwk = None
         if validation is not None:
             val_inputs, val_labels = validation
-            predicted = module_logits(module, val_inputs, prepare).argmax(1)
+            predicted = module_logits(
+                module, val_inputs, prepare, device=device
+            ).argmax(1)
             val_accuracy = float(accuracy_score(val_labels, predicted))
             val_qwk = float(
                 cohen_kappa_score(

@@ -10,8 +10,7 @@ from rich.table import Table
 from kneegrade_ml.evaluation.display import plot_confusion_matrix
 from kneegrade_ml.evaluation.evaluate import evaluate_model
 from kneegrade_ml.evaluation.report import comparison_table, write_comparison
-from kneegrade_ml.models.classifiers import CLASSIFIERS
-from kneegrade_ml.models.names import MODEL_NAMES
+from kneegrade_ml.models.registry import REGISTRY
 from kneegrade_ml.synth.dataset import generate_dataset
 from kneegrade_ml.training.cv import cross_validate
 from kneegrade_ml.training.loop import SPEC_OPTIONS, TrainOptions
@@ -30,12 +29,13 @@ def run_pipeline(
     options: TrainOptions = SPEC_OPTIONS,
     pretrained: Path | None = None,
     cv_folds: int = 0,
-    kinds: tuple[str, ...] = tuple(CLASSIFIERS),
+    kinds: tuple[str, ...] | None = None,
     console: Console | None = None,
 ) -> dict[str, dict]:
     """Run every step under ``root`` (synthetic/, models/, results/); returns results by kind.
 
-    The synthetic set is generated only when ``root/synthetic/train`` is absent.
+    The synthetic set is generated only when ``root/synthetic/train`` is absent; ``kinds``
+    defaults to every registered model kind.
     """
     console = console or Console()
     data, models, results_dir = root / "synthetic", root / "models", root / "results"
@@ -43,8 +43,8 @@ def run_pipeline(
     if not (data / "train").is_dir():
         _, timings["synthetic data"] = _timed(generate_dataset, data, seed=seed)
     results: dict[str, dict] = {}
-    for kind in kinds:
-        name = MODEL_NAMES[kind]
+    for kind in kinds or tuple(REGISTRY):
+        name = REGISTRY[kind].display_name
         console.rule(f"{name}: training")
         _, timings[f"{name} training"] = _timed(
             train_model, kind, data, models / kind, options, pretrained

@@ -3,7 +3,10 @@
 import hashlib
 import time
 from collections.abc import Sequence
+from dataclasses import asdict, replace
 from pathlib import Path
+
+import torch
 
 from kneegrade_ml.bundle import save_bundle
 from kneegrade_ml.data.errors import DatasetError
@@ -11,15 +14,14 @@ from kneegrade_ml.data.folders import Sample, count_by_grade, scan_dataset
 from kneegrade_ml.data.loading import load_pixels
 from kneegrade_ml.data.source import dataset_record
 from kneegrade_ml.evaluation.metrics import compute_metrics
-from kneegrade_ml.models.classifiers import (
-    CLASSIFIERS,
-    KLClassifier,
-    MobileNetV2Classifier,
-)
-from kneegrade_ml.models.networks import imagenet_mobilenet_v2
+from kneegrade_ml.models.base import KLClassifier, TorchClassifier
+from kneegrade_ml.models.config import ModelConfig
+from kneegrade_ml.models.outputs import softmax_with_temperature
+from kneegrade_ml.models.registry import create_classifier, model_kind
 from kneegrade_ml.provenance import source_revision
 from kneegrade_ml.runtime import configure_cpu
-from kneegrade_ml.training.calibration import calibrate, softmax_with_temperature
+from kneegrade_ml.training.calibration import calibrate
+from kneegrade_ml.training.learners import learner_for
 from kneegrade_ml.training.loop import SPEC_OPTIONS, TrainOptions
 
 HELD_OUT_SPLITS = ("val", "test")
@@ -30,17 +32,63 @@ only a calibration temperature, which cannot change any grade, is fitted on it w
 """
 
 
+def model_config(kind: str, options: TrainOptions) -> ModelConfig:
+    """The serving configuration a model of ``kind`` trained with ``options`` will have."""
+    info = model_kind(kind)
+    config = replace(info.config, tta_flip=options.tta_flip)
+    if config.trainable_from is not None:
+        config = replace(config, trainable_from=options.trainable_from)
+    if options.input_size is not None and info.variable_input:
+        config = replace(config, input=replace(config.input, size=options.input_size))
+    return config
+
+
 def build_classifier(
     kind: str, options: TrainOptions, pretrained: Path | None = None
 ) -> KLClassifier:
-    """A fresh, untrained classifier of ``kind``; MobileNetV2 gets its ImageNet trunk."""
-    if kind not in CLASSIFIERS:
-        raise ValueError(
-            f"unknown model kind {kind!r} (known: {', '.join(CLASSIFIERS)})"
-        )
-    if kind == MobileNetV2Classifier.kind:
-        return MobileNetV2Classifier(options, imagenet_mobilenet_v2(pretrained))
-    return CLASSIFIERS[kind](options)
+    """A fresh, untrained classifier of ``kind``, from its pretrained backbone if it has one.
+
+    Its new weights are drawn from ``options.seed`` on a forked generator, so they are
+    reproducible and the caller's random state is left alone.
+    """
+    info = model_kind(kind)
+    backbone = info.load_pretrained(pretrained)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(options.seed)
+        extra = () if backbone is None else (backbone,)
+        return create_classifier(kind, model_config(kind, options), *extra)
+
+
+def hyperparameters(classifier: KLClassifier, options: TrainOptions) -> dict:
+    """The settings that shaped the learning, for the model card."""
+    o = options
+    if not isinstance(classifier, TorchClassifier):
+        return {
+            "n_estimators": o.n_estimators,
+            "criterion": "gini",
+            "class_weight": o.class_weight,
+            "seed": o.seed,
+        }
+    return {
+        "optimizer": "AdamW" if o.weight_decay else "Adam",
+        "learning_rate": o.learning_rate,
+        "schedule": o.schedule,
+        "weight_decay": o.weight_decay,
+        "loss": o.loss,
+        "distance_weight": o.distance_weight,
+        "class_weight": o.class_weight,
+        "epochs": o.epochs,
+        "batch_size": o.batch_size,
+        "augment_views": o.augment_views,
+        "augment_online": o.augment_online,
+        "tta_flip": o.tta_flip,
+        "seed": o.seed,
+        **(
+            {"trainable_from_block": o.trainable_from}
+            if classifier.config.trainable_from
+            else {}
+        ),
+    }
 
 
 def _pretrained_record(pretrained: Path | None) -> dict:
@@ -65,8 +113,10 @@ def train_model(
     pretrained: Path | None = None,
     progress: bool = True,
     command: str | None = None,
+    device: torch.device | str = "cpu",
 ) -> dict:
-    """Train ``kind`` on ``data/train``, report on the held-out split, save; returns the card.
+    """Train ``kind`` on ``data/train`` (on ``device``), report on the held-out split, save;
+    returns the card.
 
     ``command`` is the command line that asked for it, recorded with the source revision.
     """
@@ -80,22 +130,25 @@ def train_model(
     held_out = next((name for name in HELD_OUT_SPLITS if name in splits), None)
     start = time.perf_counter()
     classifier = build_classifier(kind, options, pretrained)
+    learner = learner_for(classifier, options, device)
     pixels, grades = load_pixels(splits["train"], classifier.spec, progress=progress)
-    X = classifier.encode_views(pixels, progress=progress)
+    X = learner.encode_views(pixels, progress=progress)
     validation = None
     if held_out:
         val_pixels, val_grades = load_pixels(
             splits[held_out], classifier.spec, progress=progress
         )
-        validation = (classifier.encode(val_pixels, progress=progress), val_grades)
-    history = classifier.fit(X, grades, validation, progress=progress)
+        validation = (learner.encode(val_pixels, progress=progress), val_grades)
+    history = learner.fit(X, grades, validation, progress=progress)
+    if isinstance(classifier, TorchClassifier):
+        classifier.network.cpu()  # scored and saved as it will be served
     metrics = calibration = None
     if validation:
         labels = val_grades.numpy()
         if options.calibrate:
             logits = classifier.pixel_logits(val_pixels).numpy()
             fitted = calibrate(logits, labels, options.seed)
-            classifier.temperature = fitted.temperature
+            classifier.config = classifier.config.with_temperature(fitted.temperature)
             calibration = fitted.to_dict(held_out)
             probabilities = softmax_with_temperature(logits, fitted.temperature)
         else:
@@ -115,11 +168,13 @@ def train_model(
             "counts": {name: count_by_grade(s) for name, s in used.items()},
             "file_list_sha256": {name: file_list_sha256(s) for name, s in used.items()},
             "pretrained": _pretrained_record(pretrained)
-            if kind == "mobilenetv2"
+            if model_kind(kind).pretrained
             else None,
             "seconds": round(seconds, 1),
             "history": [log.to_dict() for log in history],
         },
+        "hyperparameters": hyperparameters(classifier, options),
+        "options": asdict(options),
         "metrics": metrics,
         **({"calibration": calibration} if calibration else {}),
     }

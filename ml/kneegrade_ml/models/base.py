@@ -1,0 +1,99 @@
+"""What every KL classifier is: a ``ModelConfig``, weights, and five probabilities from pixels.
+
+The bottom layer: nothing here knows how a model is trained (``training/``) or explained
+(``explain/``); those read the structure the classifiers expose.
+"""
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from kneegrade_ml.models.config import ModelConfig
+from kneegrade_ml.models.outputs import module_logits, softmax_with_temperature
+from kneegrade_ml.preprocess import InputSpec
+
+
+class KLClassifier(ABC):
+    """A KL grade classifier: uint8 pixels in, five probabilities out; saved and loaded."""
+
+    kind: ClassVar[str]
+    weights_file: ClassVar[str]
+
+    def __init__(self, config: ModelConfig):
+        if config.kind != self.kind:
+            raise ValueError(f"a {config.kind!r} config for a {self.kind!r} classifier")
+        self.config = config
+
+    @property
+    def spec(self) -> InputSpec:
+        return self.config.input
+
+    @property
+    @abstractmethod
+    def architecture(self) -> str:
+        """One line for the model card."""
+
+    @abstractmethod
+    def predict_pixels(self, pixels: torch.Tensor) -> np.ndarray:
+        """Probabilities (N, 5) from uint8 (N, 1, size, size) pixels."""
+
+    @abstractmethod
+    def save(self, path: Path) -> None:
+        """Write the learned weights to ``path``."""
+
+    @abstractmethod
+    def load(self, path: Path) -> None:
+        """Read learned weights written by ``save``."""
+
+
+class TorchClassifier(KLClassifier):
+    """A neural network: frozen and trainable parts, flip averaging, calibrated softmax, Grad-CAM.
+
+    Subclasses build ``network`` and say how it splits (``parts``) and where Grad-CAM cuts it
+    (``cam_split``).
+    """
+
+    weights_file = "model.pt"
+    network: nn.Module
+
+    def network_input(self, pixels: torch.Tensor) -> torch.Tensor:
+        """uint8 pixels normalised, in the channels-last layout the network's weights use:
+        CPU convolutions run fastest on it (bench/bench_layout.py)."""
+        return self.spec.normalize(pixels).contiguous(memory_format=torch.channels_last)
+
+    @abstractmethod
+    def parts(self) -> tuple[nn.Module | None, nn.Module]:
+        """(frozen trunk or None, trainable rest): the trunk's output depends on the image alone."""
+
+    @abstractmethod
+    def cam_split(self) -> tuple[nn.Module, nn.Module]:
+        """(normalised pixels -> Grad-CAM's target activations, those activations -> logits)."""
+
+    def pixel_logits(
+        self, pixels: torch.Tensor, device: torch.device | str = "cpu"
+    ) -> torch.Tensor:
+        """Uncalibrated logits (N, 5), averaged with the mirror image's when ``tta_flip``."""
+        views = [pixels, pixels.flip(-1)] if self.config.tta_flip else [pixels]
+        return torch.stack(
+            [
+                module_logits(self.network, v, self.network_input, device=device)
+                for v in views
+            ]
+        ).mean(0)
+
+    def predict_pixels(self, pixels: torch.Tensor) -> np.ndarray:
+        logits = self.pixel_logits(pixels).numpy()
+        return softmax_with_temperature(logits, self.config.temperature)
+
+    def save(self, path: Path) -> None:
+        torch.save(self.network.state_dict(), path)
+
+    def load(self, path: Path) -> None:
+        """Weights in any float precision (releases store float16) load into float32."""
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        self.network.load_state_dict(state)
+        self.network.eval()

@@ -1,0 +1,28 @@
+"""The SPEC's custom 4-block CNN on 128x128 grayscale, trained from scratch."""
+
+import torch
+from torch import nn
+
+from kneegrade_ml.models.base import TorchClassifier
+from kneegrade_ml.models.config import ModelConfig
+from kneegrade_ml.models.networks import KneeOACNN
+
+
+class CNNClassifier(TorchClassifier):
+    kind = "cnn"
+    architecture = (
+        "KneeOACNN: 4 x [Conv3x3(pad 1) -> BatchNorm -> ReLU -> MaxPool2], channels "
+        "1-32-64-128-256; Flatten(256*8*8) -> Linear 256 -> ReLU -> Dropout(0.5) -> Linear 5"
+    )
+
+    def __init__(self, config: ModelConfig):
+        super().__init__(config)
+        self.network = KneeOACNN().to(memory_format=torch.channels_last)
+
+    def parts(self) -> tuple[None, nn.Module]:
+        return None, self.network
+
+    def cam_split(self) -> tuple[nn.Module, nn.Module]:
+        cut = self.config.cam_after + 1
+        features = self.network.features
+        return features[:cut], nn.Sequential(*features[cut:], self.network.classifier)

@@ -1,0 +1,135 @@
+"""The one registry of model kinds: what each is called, reads, explains with and trains by.
+
+Torch-free to import, so the API, the CLI's choices and the reports can name every kind without
+loading a network; ``create_classifier`` imports a kind's module only when one is built (as
+timm's ``create_model`` does). Adding a model kind is one module with its classifier and one
+``register`` call below.
+"""
+
+from dataclasses import dataclass
+from importlib import import_module
+from typing import Any
+
+from kneegrade_ml.models.config import ModelConfig
+from kneegrade_ml.preprocess import GRAY_128, IMAGENET_RGB_224
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """What a kind of model is, before any weights: its name, default serving configuration
+    (input, head, Grad-CAM cut), heatmap caption, recipe and pretrained weights."""
+
+    kind: str
+    display_name: str
+    config: ModelConfig
+    """Its serving configuration unless training changes it (input size, depth, flip, ...)."""
+    heatmap_caption: str
+    """What its heatmap shows, for the report and the web app."""
+    recipe: str
+    """The ``kneegrade train --recipe`` it trains with unless told otherwise."""
+    classifier: str
+    """``module:Class`` of its ``KLClassifier``, imported when one is built."""
+    pretrained: str | None = None
+    """``module:function`` loading its ImageNet backbone from a state_dict path (``--pretrained``)
+    for training; None for a kind trained from scratch."""
+    variable_input: bool = False
+    """Whether ``--input-size`` may change its input side (a fully convolutional trunk)."""
+
+    def __post_init__(self) -> None:
+        if self.config.kind != self.kind:
+            raise ValueError(f"{self.kind}: its config is for {self.config.kind!r}")
+
+    def classifier_class(self) -> type:
+        return _import(self.classifier)
+
+    def load_pretrained(self, path: Any) -> Any:
+        """The kind's pretrained backbone (None for a kind trained from scratch)."""
+        return _import(self.pretrained)(path) if self.pretrained else None
+
+
+def _import(target: str) -> Any:
+    module, name = target.split(":")
+    return getattr(import_module(module), name)
+
+
+REGISTRY: dict[str, ModelKind] = {}
+DEFAULT_KIND = "mobilenetv2"
+"""The SPEC's primary model."""
+
+
+def register(kind: ModelKind) -> ModelKind:
+    """Add a model kind; its id must be new."""
+    if kind.kind in REGISTRY:
+        raise ValueError(f"model kind {kind.kind!r} is already registered")
+    REGISTRY[kind.kind] = kind
+    return kind
+
+
+def model_kind(kind: str) -> ModelKind:
+    """The registered kind ``kind``; an unknown one is a ValueError naming the known ones."""
+    try:
+        return REGISTRY[kind]
+    except KeyError:
+        raise ValueError(
+            f"unknown model kind {kind!r} (known: {', '.join(REGISTRY)})"
+        ) from None
+
+
+def display_name(kind: str) -> str:
+    """The kind's display name; an unregistered kind (an older card's) shows as its id."""
+    return REGISTRY[kind].display_name if kind in REGISTRY else kind
+
+
+def heatmap_caption(kind: str) -> str:
+    """What a kind's heatmap shows; a generic caption for an unregistered (older) kind."""
+    return (
+        REGISTRY[kind].heatmap_caption
+        if kind in REGISTRY
+        else "Model attention (heatmap)"
+    )
+
+
+def create_classifier(kind: str, config: ModelConfig | None = None, *args: Any):
+    """A new, untrained ``KLClassifier`` of ``kind`` with ``config`` (the kind's default when
+    None); further arguments go to its constructor (e.g. a pretrained backbone)."""
+    info = model_kind(kind)
+    return info.classifier_class()(config or info.config, *args)
+
+
+GRAD_CAM = "Grad-CAM: where the model looked"
+register(
+    ModelKind(
+        kind="mobilenetv2",
+        display_name="MobileNetV2",
+        # the SPEC trains features[14:]; Grad-CAM reads the last block (1280 x 7 x 7)
+        config=ModelConfig(
+            "mobilenetv2", IMAGENET_RGB_224, trainable_from=14, cam_after=18
+        ),
+        heatmap_caption=GRAD_CAM,
+        recipe="spec",
+        classifier="kneegrade_ml.models.mobilenet:MobileNetV2Classifier",
+        pretrained="kneegrade_ml.models.networks:imagenet_mobilenet_v2",
+        variable_input=True,
+    )
+)
+register(
+    ModelKind(
+        kind="cnn",
+        display_name="Custom CNN",
+        # features[14] is the last block's ReLU: 16x16, twice its pooled 8x8
+        config=ModelConfig("cnn", GRAY_128, cam_after=14),
+        heatmap_caption=GRAD_CAM,
+        recipe="spec",
+        classifier="kneegrade_ml.models.cnn:CNNClassifier",
+    )
+)
+register(
+    ModelKind(
+        kind="rf",
+        display_name="Random Forest",
+        config=ModelConfig("rf", GRAY_128),
+        heatmap_caption="Pixel importance of the Random Forest (the same for every image)",
+        recipe="spec",
+        classifier="kneegrade_ml.models.forest:ForestClassifier",
+    )
+)

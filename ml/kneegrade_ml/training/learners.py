@@ -1,0 +1,168 @@
+"""How each kind of classifier learns, on data encoded once: the engine above ``models/``.
+
+A learner encodes pixels into what its classifier trains on (MobileNetV2's frozen trunk runs once
+per image, not once per epoch), fits, and predicts on encoded data, so training and
+cross-validation share the expensive part.
+"""
+
+from functools import partial
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from kneegrade_ml.models.base import KLClassifier, TorchClassifier
+from kneegrade_ml.models.forest import ForestClassifier
+from kneegrade_ml.models.outputs import module_logits, softmax_with_temperature
+from kneegrade_ml.training.augment import augment_batch
+from kneegrade_ml.training.loop import EpochLog, TrainOptions, Views, fit_module
+
+TRUNK_CHUNK = 8
+"""Images per trunk pass: small enough that activations stay in the malloc heap (see runtime)."""
+
+
+class Learner(Protocol):
+    classifier: KLClassifier
+
+    def encode(self, pixels: torch.Tensor, progress: bool = False) -> Any: ...
+
+    def encode_views(self, pixels: torch.Tensor, progress: bool = False) -> Any: ...
+
+    def fit(
+        self, X: Any, y: torch.Tensor, validation=None, progress: bool = True
+    ) -> list[EpochLog]: ...
+
+    def predict_proba(self, X: Any) -> np.ndarray: ...
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+class NetworkLearner:
+    """Trains a network's trainable part, on cached trunk features or, with online
+    augmentation, on pixels redrawn every batch through the whole (partly frozen) network."""
+
+    def __init__(
+        self,
+        classifier: TorchClassifier,
+        options: TrainOptions,
+        device: torch.device | str = "cpu",
+    ):
+        if options.augment_views and options.augment_online:
+            raise ValueError("choose augmented views or online augmentation, not both")
+        self.classifier = classifier
+        self.options = options
+        self.device = device
+        self.frozen, trainable = classifier.parts()
+        if options.augment_online or self.frozen is None:
+            self.frozen = None
+            self.module, self.prepare = classifier.network, classifier.network_input
+        else:
+            self.module, self.prepare = trainable, _identity
+
+    def encode(self, pixels: torch.Tensor, progress: bool = False) -> torch.Tensor:
+        """The frozen trunk's output, computed once; the pixels when there is none to cache."""
+        if self.frozen is None:
+            return pixels
+        self.frozen.to(self.device)
+        chunks = []
+        with torch.inference_mode():
+            for start in tqdm(
+                range(0, len(pixels), TRUNK_CHUNK),
+                desc="trunk features",
+                leave=False,
+                disable=not progress,
+            ):
+                batch = pixels[start : start + TRUNK_CHUNK].to(self.device)
+                chunks.append(self.frozen(self.classifier.network_input(batch)).cpu())
+        return torch.cat(chunks)
+
+    def encode_views(self, pixels: torch.Tensor, progress: bool = False):
+        """The encoded images, plus ``augment_views`` seeded augmented copies as ``Views``."""
+        encoded = self.encode(pixels, progress)
+        if not self.options.augment_views:
+            return encoded
+        generator = torch.Generator().manual_seed(self.options.seed)
+        augmented = (
+            self.encode(augment_batch(pixels, generator), progress)
+            for _ in tqdm(
+                range(self.options.augment_views),
+                desc="augmented views",
+                leave=False,
+                disable=not progress,
+            )
+        )
+        return Views(torch.stack([encoded, *augmented]))
+
+    def fit(self, X, y, validation=None, progress=True) -> list[EpochLog]:
+        augment = None
+        if self.options.augment_online:
+            generator = torch.Generator().manual_seed(self.options.seed)
+            augment = partial(augment_batch, generator=generator)
+        return fit_module(
+            self.module,
+            X,
+            y,
+            self.options,
+            self.prepare,
+            validation,
+            self.classifier.kind,
+            progress,
+            augment,
+            self.device,
+        )
+
+    def predict_proba(self, X: torch.Tensor) -> np.ndarray:
+        """Calibrated probabilities of encoded data (no flip averaging: X is already encoded)."""
+        logits = module_logits(self.module, X, self.prepare, device=self.device)
+        return softmax_with_temperature(
+            logits.numpy(), self.classifier.config.temperature
+        )
+
+
+class ForestLearner:
+    """scikit-learn's forest on the flattened pixels, with the options' trees and weights."""
+
+    def __init__(self, classifier: ForestClassifier, options: TrainOptions):
+        o = options
+        if o.augment_views or o.augment_online or o.tta_flip or o.calibrate:
+            raise ValueError(
+                "augmented views, flip averaging and calibration are for the neural "
+                "networks; the Random Forest trains on the images as they are"
+            )
+        self.classifier = classifier
+        self.options = options
+
+    def encode(self, pixels: torch.Tensor, progress: bool = False) -> np.ndarray:
+        return self.classifier.encode(pixels)
+
+    encode_views = encode
+
+    def fit(self, X, y, validation=None, progress=True) -> list[EpochLog]:
+        self.classifier.model.set_params(
+            n_estimators=self.options.n_estimators,
+            criterion="gini",
+            class_weight=self.options.class_weight,
+            random_state=self.options.seed,
+            n_jobs=-1,
+            verbose=1 if progress else 0,
+        )
+        self.classifier.fit(X, y)
+        self.classifier.model.set_params(verbose=0)
+        return []
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.classifier.predict_proba(X)
+
+
+def learner_for(
+    classifier: KLClassifier, options: TrainOptions, device: torch.device | str = "cpu"
+) -> Learner:
+    """The learner that trains ``classifier`` as ``options`` say."""
+    if isinstance(classifier, TorchClassifier):
+        return NetworkLearner(classifier, options, device)
+    if isinstance(classifier, ForestClassifier):
+        return ForestLearner(classifier, options)
+    raise TypeError(f"no learner for {type(classifier).__name__}")

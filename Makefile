@@ -24,7 +24,7 @@ REAL_MODELS ?= $(ARTIFACTS)/models-real
 # `make run MODELS=models,artifacts/models` adds the synthetic demos `make pipeline` builds.
 MODELS ?= $(or $(KNEEGRADE_MODELS_DIR),models)
 
-.PHONY: setup test lint format synth pipeline train-real release bench run clean
+.PHONY: setup test test-fast lint format synth pipeline train-real release bench run clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,10 @@ $(STAMP): ml/pyproject.toml backend/pyproject.toml requirements-dev.txt
 
 test: setup
 	$(BIN)/pytest
+
+# The inner loop: everything but the browser and the slow (training, release) tests.
+test-fast: setup
+	$(BIN)/pytest -q -m "not slow and not browser"
 
 lint: setup
 	$(BIN)/ruff check .

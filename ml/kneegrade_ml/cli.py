@@ -78,8 +78,13 @@ def _fetch_data(args: argparse.Namespace) -> None:
 
 
 def _options(args: argparse.Namespace) -> TrainOptions:
-    """The recipe's options (SPEC's unless ``--recipe``), overridden by those given."""
-    base = RECIPES[getattr(args, "recipe", "spec")]
+    """The recipe's options (``--recipe``, else the model kind's own), overridden by those
+    given."""
+    recipe = getattr(args, "recipe", None)
+    if recipe is None:
+        kind = getattr(args, "model", None)
+        recipe = REGISTRY[kind].recipe if kind in REGISTRY else "spec"
+    base = RECIPES[recipe]
     given = {
         field.name: getattr(args, field.name)
         for field in fields(TrainOptions)
@@ -240,8 +245,8 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--recipe",
         choices=list(RECIPES),
-        default="spec",
-        help="starting options: the SPEC's, or the real-radiograph recipe",
+        help="starting options: the SPEC's or the real-radiograph recipe (default: the"
+        " model kind's own, the SPEC's for the three SPEC models)",
     )
     parser.add_argument(
         "--trainable-from", type=int, help="MobileNetV2: first trained block (0-18)"

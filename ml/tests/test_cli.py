@@ -5,6 +5,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from kneegrade_ml import cli
 from kneegrade_ml.cli import _options, build_parser, main
 from kneegrade_ml.training.loop import SPEC_OPTIONS
@@ -27,6 +29,7 @@ def test_data_reports_a_missing_folder_clearly(tmp_path, capsys):
     assert f"{missing} does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_console_script_is_installed():
     kneegrade = Path(sys.executable).with_name("kneegrade")
     done = subprocess.run(

@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from PIL import Image
 
 from kneegrade_ml.cli import main
@@ -79,6 +80,7 @@ def test_predict_prints_grade_and_probabilities(trained_models, tiny_synthetic, 
     assert "P4" in printed
 
 
+@pytest.mark.slow
 def test_pipeline_trains_evaluates_and_compares_all_three(
     tiny_synthetic, fake_pretrained, tmp_path, capsys
 ):

@@ -17,6 +17,8 @@ from kneegrade_ml.release import ReleaseError, confusions, release_model
 from kneegrade_ml.training.recipes import REAL_OPTIONS
 from kneegrade_ml.training.train import train_model
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def real_like(tiny_synthetic, tmp_path_factory):

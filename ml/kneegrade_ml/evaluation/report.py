@@ -1,37 +1,12 @@
-"""The comparison table: our three models beside the figures the original system published."""
+"""The comparison table: our models beside the figures the original system published (each
+kind's ``published`` in the registry)."""
 
 import json
 from pathlib import Path
 
 from rich.table import Table
 
-from kneegrade_ml.models.registry import display_name
-
-PUBLISHED: dict[str, dict] = {
-    "mobilenetv2": {
-        "accuracy": 0.8560,
-        "precision_macro": 0.8510,
-        "recall_macro": 0.8560,
-        "f1_macro": 0.8527,
-        "per_class_accuracy": [0.92, 0.60, 0.82, 0.94, 1.00],
-        "cv": {"accuracy_mean": 0.851, "accuracy_std": 0.0142},
-    },
-    "cnn": {
-        "accuracy": 0.8320,
-        "precision_macro": 0.8280,
-        "recall_macro": 0.8320,
-        "f1_macro": 0.8297,
-        "cv": {"accuracy_mean": 0.829, "accuracy_std": 0.0165},
-    },
-    "rf": {
-        "accuracy": 0.8920,
-        "precision_macro": 0.8950,
-        "recall_macro": 0.8920,
-        "f1_macro": 0.8927,
-        "cv": {"accuracy_mean": 0.887, "accuracy_std": 0.0118},
-    },
-}
-"""SPEC "Evaluation": the original's results on its 250-image synthetic test set."""
+from kneegrade_ml.models.registry import REGISTRY, display_name
 
 COLUMNS = ("model", "source", "accuracy", "precision", "recall", "F1", "QWK", "MAE")
 COLUMNS += ("per-grade accuracy 0/1/2/3/4", "10-fold CV accuracy")
@@ -69,7 +44,9 @@ def comparison_rows(results: dict[str, dict]) -> list[list[str]]:
     """Published and measured rows per model; ``results[kind]`` is test metrics plus ``cv``."""
     rows = []
     for kind, figures in results.items():
-        rows.append(_row(kind, "published", PUBLISHED[kind]))
+        published = REGISTRY[kind].published if kind in REGISTRY else None
+        if published:
+            rows.append(_row(kind, "published", published))
         rows.append(_row(kind, "KneeGrade", figures))
     return rows
 
@@ -95,5 +72,6 @@ def write_comparison(results: dict[str, dict], directory: Path) -> None:
     """Save ``comparison.md`` and ``comparison.json`` (ours and published) in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "comparison.md").write_text(comparison_markdown(results))
-    payload = {"kneegrade": results, "published": PUBLISHED}
+    published = {kind: REGISTRY[kind].published for kind in results if kind in REGISTRY}
+    payload = {"kneegrade": results, "published": published}
     (directory / "comparison.json").write_text(json.dumps(payload, indent=2))

@@ -147,7 +147,9 @@ def _config_of_older_card(card: dict) -> ModelConfig:
         "temperature": (card.get("calibration") or {}).get("temperature", 1.0),
     }
     if default.trainable_from is not None:
-        fields["trainable_from"] = options.get("trainable_from", default.trainable_from)
+        fields["trainable_from"] = (
+            options.get("trainable_from") or default.trainable_from
+        )
     return replace(default, **fields)
 
 

@@ -94,7 +94,13 @@ def _options(args: argparse.Namespace) -> TrainOptions:
 
 
 def _pretrained(args: argparse.Namespace) -> Path | None:
-    return args.pretrained or MLSettings().pretrained
+    """``--pretrained``, else ``KNEEGRADE_PRETRAINED`` for the kinds it is meant for (the
+    others start from the weights their packages install)."""
+    if args.pretrained:
+        return args.pretrained
+    kind = REGISTRY.get(getattr(args, "model", None))
+    takes_setting = kind is None or kind.pretrained_setting
+    return MLSettings().pretrained if takes_setting else None
 
 
 def _train(args: argparse.Namespace) -> None:

@@ -75,7 +75,8 @@ def trained_models(
     root = tmp_path_factory.mktemp("models")
     options = TrainOptions(epochs=1, n_estimators=10)
     for kind in REGISTRY:
+        pretrained = fake_pretrained if REGISTRY[kind].pretrained_setting else None
         train_model(
-            kind, tiny_synthetic, root / kind, options, fake_pretrained, progress=False
+            kind, tiny_synthetic, root / kind, options, pretrained, progress=False
         )
     return {kind: root / kind for kind in REGISTRY}

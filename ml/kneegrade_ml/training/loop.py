@@ -10,7 +10,6 @@ from torch import nn
 from tqdm import tqdm
 
 from kneegrade_ml.grades import GRADES
-from kneegrade_ml.models.networks import TRAINABLE_FROM
 from kneegrade_ml.models.outputs import Prepare, module_logits
 from kneegrade_ml.training.losses import GradeDistanceLoss
 
@@ -29,7 +28,9 @@ class TrainOptions:
     class_weight: str | None = None  # None, "balanced", or "sqrt-balanced"
     seed: int = 0
     n_estimators: int = 100  # Random Forest only
-    trainable_from: int = TRAINABLE_FROM  # MobileNetV2: first trained block of features
+    trainable_from: int | None = (
+        None  # first trained block; None: the kind's (SPEC: 14)
+    )
     loss: str = "cross-entropy"  # or "grade-distance" (see losses)
     distance_weight: float = 0.0  # grade-distance loss only
     weight_decay: float = 0.0  # decoupled (AdamW); 0 is plain Adam

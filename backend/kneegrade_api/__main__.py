@@ -16,7 +16,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--port", type=int, default=5011)
     args = parser.parse_args(argv)
-    uvicorn.run("kneegrade_api.main:app", host=args.host, port=args.port)
+    uvicorn.run(
+        "kneegrade_api.main:app", host=args.host, port=args.port, server_header=False
+    )
 
 
 if __name__ == "__main__":

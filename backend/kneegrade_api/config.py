@@ -32,7 +32,8 @@ class Settings(BaseSettings):
     """The single-page app, served at ``/`` when the folder exists."""
     secret_key: SecretStr | None = None
     """Signs the access tokens; unset means one generated once and kept in ``{data_dir}/secret_key``."""
-    access_token_minutes: int = Field(default=60, ge=1)
+    access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    """A token's lifetime: at most a day."""
     max_upload_bytes: int = Field(default=20 * MiB, ge=1)
     max_image_pixels: int = Field(default=50_000_000, ge=1)
     """Refused before decoding: a guard against decompression bombs."""

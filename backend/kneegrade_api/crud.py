@@ -17,7 +17,10 @@ class UsernameTaken(ValueError):
 
 
 def get_user_by_username(session: Session, username: str) -> User | None:
-    return session.scalar(select(User).where(User.username == username))
+    """Usernames are case-insensitive (accounts made before that may hold capitals)."""
+    return session.scalar(
+        select(User).where(func.lower(User.username) == username.lower())
+    )
 
 
 def create_user(session: Session, data: UserCreate) -> User:

@@ -39,7 +39,7 @@ def grade_upload(
     stored = state.store.save(
         user.id,
         upload.data,
-        upload.extension,
+        ".png",
         thumbnail_png(upload.image),
         heatmap_png(heatmap),
     )

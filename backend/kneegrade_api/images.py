@@ -1,7 +1,7 @@
 """Untrusted uploads: read within the size limit, check the pixel count, then decode and shrink.
 
-A DICOM upload is kept only as the PNG of its decoded pixels: the file, with its patient
-attributes, is never stored (see ``kneegrade_ml.data.dicom``).
+Every upload is kept only as a PNG of its decoded 8-bit pixels: a DICOM's patient attributes,
+a PNG's text chunks, a JPEG's comments and EXIF never reach the disk or go back out.
 """
 
 import io
@@ -22,8 +22,8 @@ from kneegrade_ml.serving import (
     read_image,
 )
 
-FORMATS = {"PNG": ".png", "JPEG": ".jpg", "MPO": ".jpg", "BMP": ".bmp", "TIFF": ".tif"}
-"""What Pillow may identify an upload as, and the extension it is stored under."""
+FORMATS = frozenset({"PNG", "JPEG", "MPO", "BMP", "TIFF"})
+"""What Pillow may identify an upload as."""
 ACCEPTED = "PNG, JPEG, BMP, TIFF or DICOM"
 CHUNK_BYTES = 1024 * 1024
 THUMBNAIL_PIXELS = 128
@@ -31,10 +31,9 @@ THUMBNAIL_PIXELS = 128
 
 @dataclass(frozen=True)
 class DecodedUpload:
-    """A supported upload: the bytes to store, their extension, and its 8-bit grayscale pixels."""
+    """A supported upload: the PNG to store and its 8-bit grayscale pixels."""
 
     data: bytes
-    extension: str
     image: Image.Image
 
 
@@ -91,7 +90,7 @@ def decode_upload(data: bytes, max_pixels: int) -> DecodedUpload:
         raise InvalidUpload(
             f"the {image_format} image is corrupt or truncated and cannot be decoded",
         ) from err
-    return DecodedUpload(data, FORMATS[image_format], image)
+    return DecodedUpload(png_bytes(image), image)
 
 
 def _decode_dicom(data: bytes, max_pixels: int) -> DecodedUpload:
@@ -104,7 +103,7 @@ def _decode_dicom(data: bytes, max_pixels: int) -> DecodedUpload:
         raise UnsupportedFormat(str(err)) from err
     except DicomError as err:
         raise InvalidUpload(f"malformed DICOM file: {err}") from err
-    return DecodedUpload(png_bytes(image), ".png", image)
+    return DecodedUpload(png_bytes(image), image)
 
 
 def png_bytes(image: Image.Image) -> bytes:

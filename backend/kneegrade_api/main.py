@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 from kneegrade_api import __version__
 from kneegrade_api.config import Settings
 from kneegrade_api.errors import install_error_handlers
+from kneegrade_api.headers import SecurityHeadersMiddleware
 from kneegrade_api.limits import MULTIPART_OVERHEAD, BodySizeLimitMiddleware
 from kneegrade_api.routes import (
     auth,
@@ -80,6 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
+    app.add_middleware(
+        SecurityHeadersMiddleware
+    )  # outermost: on every answer, 413s too
     app.include_router(api_router())
     if settings.frontend_dir.is_dir():
         app.mount(

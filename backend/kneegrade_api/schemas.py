@@ -3,7 +3,7 @@
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from kneegrade_api.models import Prediction
 from kneegrade_ml.serving import (
@@ -28,6 +28,8 @@ MODEL_FIELD = (
 
 DataKind = Literal["real", "synthetic", "unknown"]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+MAX_ID = 2**31 - 1
+"""The largest id or offset every database takes (PostgreSQL's INTEGER): beyond it is a 422."""
 
 
 class ErrorOut(BaseModel):
@@ -37,13 +39,14 @@ class ErrorOut(BaseModel):
 
 
 class UserCreate(BaseModel):
-    """A new account."""
+    """A new account. The username is case-insensitive and kept lower-case; the password is
+    taken exactly as typed (spaces included), as login takes it."""
 
-    model_config = ConfigDict(str_strip_whitespace=True)
-
-    username: Username
+    username: Annotated[Username, AfterValidator(str.lower)]
     password: str = Field(min_length=8, max_length=256)
-    name: str = Field(min_length=1, max_length=100)
+    name: Annotated[str, StringConstraints(strip_whitespace=True)] = Field(
+        min_length=1, max_length=100
+    )
 
 
 class UserOut(BaseModel):

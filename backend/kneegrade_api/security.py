@@ -12,6 +12,8 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 ALGORITHM = "HS256"
+MAX_USER_ID = 2**31 - 1
+"""Ids beyond the databases' INTEGER range name no user (and must not reach a query)."""
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +58,15 @@ def create_access_token(
 def decode_access_token(token: str, key: str) -> int:
     """The user id a valid token names; anything else raises InvalidToken."""
     try:
-        claims = jwt.decode(token, key, algorithms=[ALGORITHM])
-        return int(claims["sub"])
+        claims = jwt.decode(
+            token, key, algorithms=[ALGORITHM], options={"require_exp": True}
+        )
+        user_id = int(claims["sub"])
     except (JWTError, KeyError, TypeError, ValueError) as err:
         raise InvalidToken(str(err)) from err
+    if not 1 <= user_id <= MAX_USER_ID:
+        raise InvalidToken(f"no user can have id {user_id}")
+    return user_id
 
 
 def load_or_create_secret_key(path: Path) -> str:

@@ -3,7 +3,7 @@
 /**
  * Build an element. Children may be nodes, strings (inserted as text, never as HTML) or null.
  * @param {string} tag e.g. "div" or "button"
- * @param {Record<string, unknown>} [attrs] attributes; `class`, `text`, `on<Event>` and `dataset` are special
+ * @param {Record<string, unknown>} [attrs] attributes; `class`, `text`, `on<Event>`, `dataset` and `style` (an object of CSS properties) are special
  * @param {...(Node|string|null|undefined|false)} children
  */
 export function h(tag, attrs = {}, ...children) {
@@ -13,6 +13,7 @@ export function h(tag, attrs = {}, ...children) {
     if (key === "class") node.className = value;
     else if (key === "text") node.textContent = value;
     else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key === "style") Object.assign(node.style, value); // CSSOM: allowed by the CSP
     else if (key.startsWith("on")) node.addEventListener(key.slice(2).toLowerCase(), value);
     else node.setAttribute(key, value === true ? "" : value);
   }

@@ -8,6 +8,7 @@ from fastapi import (
     File,
     Form,
     HTTPException,
+    Path,
     Query,
     Response,
     UploadFile,
@@ -24,7 +25,12 @@ from kneegrade_api.grading import grade_upload
 from kneegrade_api.images import ACCEPTED, png_bytes, read_upload
 from kneegrade_api.models import Prediction, User
 from kneegrade_api.report import ReportContent, render_report
-from kneegrade_api.schemas import MODEL_FIELD, PredictionOut, PredictionPage
+from kneegrade_api.schemas import (
+    MAX_ID,
+    MODEL_FIELD,
+    PredictionOut,
+    PredictionPage,
+)
 from kneegrade_api.state import AppState
 from kneegrade_api.storage import StoredImage, media_type
 from kneegrade_ml.serving import (
@@ -36,10 +42,11 @@ from kneegrade_ml.serving import (
 )
 
 router = APIRouter(prefix="/predictions", tags=["predictions"])
+PredictionId = Annotated[int, Path(ge=1, le=MAX_ID, description="the prediction's id")]
 
 NOT_FOUND = {
     404: "No such prediction among the caller's own",
-    422: "The prediction id is not an integer",
+    422: "The prediction id is not an integer from 1 to 2147483647",
 }
 IMAGE_RESPONSES = {
     200: {
@@ -112,7 +119,9 @@ def list_predictions(
     user: CurrentUser,
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=100, description="page size")] = 20,
-    offset: Annotated[int, Query(ge=0, description="predictions to skip")] = 0,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_ID, description="predictions to skip")
+    ] = 0,
 ) -> PredictionPage:
     items, total = crud.list_predictions(session, user.id, limit, offset)
     return PredictionPage(
@@ -129,7 +138,7 @@ def list_predictions(
     responses=error_responses({**UNAUTHORIZED, **NOT_FOUND}),
 )
 def get_prediction(
-    prediction_id: int, user: CurrentUser, session: SessionDep
+    prediction_id: PredictionId, user: CurrentUser, session: SessionDep
 ) -> PredictionOut:
     return PredictionOut.from_row(_own(session, user, prediction_id))
 
@@ -146,7 +155,7 @@ def _file(state: AppState, relative: str, what: str) -> FileResponse:
     responses=IMAGE_RESPONSES,
 )
 def get_image(
-    prediction_id: int, user: CurrentUser, session: SessionDep, state: StateDep
+    prediction_id: PredictionId, user: CurrentUser, session: SessionDep, state: StateDep
 ) -> FileResponse:
     return _file(state, _own(session, user, prediction_id).image_path, "image")
 
@@ -158,7 +167,7 @@ def get_image(
     responses=IMAGE_RESPONSES,
 )
 def get_thumbnail(
-    prediction_id: int, user: CurrentUser, session: SessionDep, state: StateDep
+    prediction_id: PredictionId, user: CurrentUser, session: SessionDep, state: StateDep
 ) -> FileResponse:
     return _file(state, _own(session, user, prediction_id).thumbnail_path, "thumbnail")
 
@@ -183,7 +192,7 @@ def get_thumbnail(
     },
 )
 def get_heatmap(
-    prediction_id: int,
+    prediction_id: PredictionId,
     user: CurrentUser,
     session: SessionDep,
     state: StateDep,
@@ -213,7 +222,7 @@ def get_heatmap(
     },
 )
 def get_report(
-    prediction_id: int, user: CurrentUser, session: SessionDep, state: StateDep
+    prediction_id: PredictionId, user: CurrentUser, session: SessionDep, state: StateDep
 ) -> Response:
     prediction = _own(session, user, prediction_id)
     xray = _xray(state, prediction)
@@ -270,7 +279,7 @@ def _heatmap(state: AppState, prediction: Prediction) -> np.ndarray:
     responses=error_responses({**UNAUTHORIZED, **NOT_FOUND}),
 )
 def delete_prediction(
-    prediction_id: int, user: CurrentUser, session: SessionDep, state: StateDep
+    prediction_id: PredictionId, user: CurrentUser, session: SessionDep, state: StateDep
 ) -> Response:
     prediction = _own(session, user, prediction_id)
     stored = StoredImage(

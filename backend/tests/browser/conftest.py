@@ -186,9 +186,16 @@ def browser(playwright: playwright_api.Playwright) -> Iterator[playwright_api.Br
 def page(
     browser: playwright_api.Browser, live_server: LiveServer
 ) -> Iterator[playwright_api.Page]:
-    """A fresh tab at laptop size; it must ask nothing of any other host, nor throw."""
+    """A fresh tab at laptop size; it must ask nothing of any other host, nor throw.
+
+    The tab bypasses the app's content security policy, which forbids evaluating strings:
+    Playwright's ``wait_for_function`` does. ``test_csp.py`` drives the app under the policy.
+    """
     context = browser.new_context(
-        base_url=live_server.url, viewport=LAPTOP, reduced_motion="reduce"
+        base_url=live_server.url,
+        viewport=LAPTOP,
+        reduced_motion="reduce",
+        bypass_csp=True,
     )
     context.set_default_timeout(15_000)
     page = context.new_page()

@@ -19,7 +19,7 @@ const probabilityBars = (probabilities, predicted) =>
         h("div", {
           class: "progress", role: "progressbar", "aria-labelledby": `prob-label-${grade}`,
           "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": (p * 100).toFixed(1),
-        }, h("div", { class: `progress-bar kl-bar-${grade}`, style: `width: ${(p * 100).toFixed(1)}%` })),
+        }, h("div", { class: `progress-bar kl-bar-${grade}`, style: { width: `${(p * 100).toFixed(1)}%` } })),
         h("span", { class: "text-end font-monospace small", text: percent(p) }))));
 
 const detail = (label, value) =>

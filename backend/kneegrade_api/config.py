@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     """The single-page app, served at ``/`` when the folder exists."""
     secret_key: SecretStr | None = None
     """Signs the access tokens; unset means one generated once and kept in ``{data_dir}/secret_key``."""
+    login_rate_limit: str = "20/minute"
+    """Login attempts per client address (``limits`` notation: N per second/minute/hour)."""
+    register_rate_limit: str = "10/hour"
+    """New accounts per client address."""
+    failed_login_limit: str = "5/15 minutes"
+    """Wrong passwords per username before it is locked until the window passes."""
     access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
     """A token's lifetime: at most a day."""
     max_upload_bytes: int = Field(default=20 * MiB, ge=1)

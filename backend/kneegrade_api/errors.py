@@ -14,6 +14,7 @@ from kneegrade_api.exceptions import (
     KneeGradeError,
     ModelUnavailable,
     NotFound,
+    TooManyRequests,
     UnknownModel,
     UnsupportedFormat,
     UploadTooLarge,
@@ -31,6 +32,7 @@ STATUS_CODES: dict[type[KneeGradeError], int] = {
     UnknownModel: status.HTTP_422_UNPROCESSABLE_CONTENT,
     ModelUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
     NotFound: status.HTTP_404_NOT_FOUND,
+    TooManyRequests: status.HTTP_429_TOO_MANY_REQUESTS,
 }
 """The one place where the app's errors become HTTP status codes."""
 
@@ -78,7 +80,12 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
 
 
 async def _app_error(request: Request, exc: KneeGradeError) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=status_code(exc))
+    headers = None
+    if isinstance(exc, TooManyRequests):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return JSONResponse(
+        {"detail": str(exc)}, status_code=status_code(exc), headers=headers
+    )
 
 
 async def _validation_error(

@@ -29,5 +29,13 @@ class UnknownModel(ModelUnavailable):
     """No model of that id was ever configured on this server."""
 
 
+class TooManyRequests(KneeGradeError):
+    """Over a rate limit: the message says which, ``retry_after`` when to try again."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(f"{message}; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
 class NotFound(KneeGradeError):
     """No such record among the caller's own."""

@@ -12,6 +12,7 @@ from kneegrade_api.inference import LOADED, ModelRegistry
 from kneegrade_api.migrate import upgrade_database
 from kneegrade_api.security import load_or_create_secret_key
 from kneegrade_api.storage import ImageStore
+from kneegrade_api.throttle import Throttle
 from kneegrade_ml.serving import configure_cpu
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ class AppState:
     secret_key: str
     registry: ModelRegistry
     store: ImageStore
+    throttle: Throttle
 
     @classmethod
     def start(cls, settings: Settings) -> "AppState":
@@ -50,6 +52,11 @@ class AppState:
             secret_key,
             registry,
             ImageStore(settings.uploads_dir),
+            Throttle.from_settings(
+                settings.login_rate_limit,
+                settings.register_rate_limit,
+                settings.failed_login_limit,
+            ),
         )
 
     def close(self) -> None:

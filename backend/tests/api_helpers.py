@@ -16,6 +16,13 @@ from pydicom.dataset import Dataset, FileMetaDataset
 
 from kneegrade_api.state import AppState
 
+UNTHROTTLED = {
+    "login_rate_limit": "100000/minute",
+    "register_rate_limit": "100000/minute",
+    "failed_login_limit": "100000/minute",
+}
+"""The tests make many accounts from one address; ``test_throttle.py`` tests the limits."""
+
 
 def app_state(client: TestClient) -> AppState:
     return client.app.state.kneegrade

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from api_helpers import Account, register
+from api_helpers import UNTHROTTLED, Account, register
 from fastapi.testclient import TestClient
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -93,6 +93,7 @@ def make_settings(
         "max_upload_bytes": 20 * 1024 * 1024,
         "max_image_pixels": 50_000_000,
         "cors_origins": [],
+        **UNTHROTTLED,
     }
     return Settings(**{**values, **overrides})
 

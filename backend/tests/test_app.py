@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 from kneegrade_api.main import create_app
 
 EXPECTED_ERRORS = {
-    ("post", "/api/auth/register"): {"409", "422"},
-    ("post", "/api/auth/login"): {"401", "422"},
+    ("post", "/api/auth/register"): {"409", "422", "429"},
+    ("post", "/api/auth/login"): {"401", "422", "429"},
     ("get", "/api/auth/me"): {"401"},
     ("post", "/api/predictions"): {"401", "413", "415", "422", "503"},
     ("get", "/api/predictions"): {"401", "422"},

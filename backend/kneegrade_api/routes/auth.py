@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from kneegrade_api import crud
@@ -14,16 +14,27 @@ from kneegrade_api.security import create_access_token
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
     summary="Create an account",
     description="A new clinician account. The password is stored only as an argon2 hash.",
     responses=error_responses(
-        {409: "The username is taken", 422: "Invalid username, password or name"}
+        {
+            409: "The username is taken",
+            422: "Invalid username, password or name",
+            429: "Too many new accounts from this address (Retry-After says when)",
+        }
     ),
 )
-def register(data: UserCreate, session: SessionDep) -> UserOut:
+def register(
+    data: UserCreate, session: SessionDep, state: StateDep, request: Request
+) -> UserOut:
+    state.throttle.count("register", _client(request))
     try:
         user = crud.create_user(session, data)
     except crud.UsernameTaken as err:
@@ -40,16 +51,25 @@ def register(data: UserCreate, session: SessionDep) -> UserOut:
     description="OAuth2 password flow: form fields `username` and `password`; "
     "send the token back as `Authorization: Bearer <token>`.",
     responses=error_responses(
-        {401: "Wrong username or password", 422: "Missing form fields"}
+        {
+            401: "Wrong username or password",
+            422: "Missing form fields",
+            429: "Too many attempts from this address, or too many wrong passwords for"
+            " this account (Retry-After says when to try again)",
+        }
     ),
 )
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     session: SessionDep,
     state: StateDep,
+    request: Request,
 ) -> Token:
+    state.throttle.count("login", _client(request))
+    state.throttle.check_unlocked(form.username)
     user = crud.authenticate(session, form.username, form.password)
     if user is None:
+        state.throttle.failed(form.username)
         raise credentials_error("incorrect username or password")
     minutes = state.settings.access_token_minutes
     return Token(

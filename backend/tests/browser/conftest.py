@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from api_helpers import UNTHROTTLED
 
 from kneegrade_api.config import Settings
 from kneegrade_api.main import create_app
@@ -80,6 +81,7 @@ def serve(
         max_upload_bytes=20 * 1024 * 1024,
         max_image_pixels=50_000_000,
         cors_origins=[],
+        **UNTHROTTLED,
     )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

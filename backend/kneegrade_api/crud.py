@@ -56,6 +56,16 @@ def add_prediction(session: Session, prediction: Prediction) -> Prediction:
     return prediction
 
 
+def get_by_idempotency_key(
+    session: Session, user_id: int, key: str
+) -> Prediction | None:
+    return session.scalar(
+        select(Prediction).where(
+            Prediction.user_id == user_id, Prediction.idempotency_key == key
+        )
+    )
+
+
 def list_predictions(
     session: Session, user_id: int, limit: int, offset: int
 ) -> tuple[Sequence[Prediction], int]:

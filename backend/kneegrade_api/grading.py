@@ -6,6 +6,7 @@ The files and the database row are written together: if either fails, neither is
 import unicodedata
 from pathlib import PurePosixPath
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kneegrade_api import crud
@@ -30,9 +31,15 @@ def grade_upload(
     served: ServedModel,
     data: bytes,
     filename: str | None,
+    idempotency_key: str | None = None,
 ) -> Prediction:
     """Grade the uploaded bytes and keep them in the user's history; bad input raises an
-    ``exceptions`` error saying why."""
+    ``exceptions`` error saying why. An upload whose ``idempotency_key`` the user already used
+    is not graded again: the first one's prediction is the answer, also when both race."""
+    if idempotency_key is not None:
+        earlier = crud.get_by_idempotency_key(session, user.id, idempotency_key)
+        if earlier is not None:
+            return earlier
     upload = decode_upload(data, state.settings.max_image_pixels)
     result, heatmap = served.grade(upload.image)
     info = served.info
@@ -61,8 +68,18 @@ def grade_upload(
                 grade=result.grade,
                 confidence=result.confidence,
                 probabilities=list(result.probabilities),
+                idempotency_key=idempotency_key,
             ),
         )
+    except IntegrityError:
+        session.rollback()
+        state.store.delete(stored)
+        earlier = idempotency_key and crud.get_by_idempotency_key(
+            session, user.id, idempotency_key
+        )
+        if not earlier:
+            raise
+        return earlier
     except BaseException:
         session.rollback()
         state.store.delete(stored)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -84,7 +85,12 @@ class Prediction(Base):
     """One graded upload: where its files are, which model graded it and what it said."""
 
     __tablename__ = "predictions"
-    __table_args__ = (Index("ix_predictions_user_created", "user_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_predictions_user_created", "user_id", "created_at"),
+        UniqueConstraint(
+            "user_id", "idempotency_key", name="uq_predictions_user_id_idempotency_key"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -108,6 +114,8 @@ class Prediction(Base):
     confidence: Mapped[float] = mapped_column(Float)
     probabilities: Mapped[list[float]] = mapped_column(JSON)
     """The five probabilities, indexed by grade."""
+    idempotency_key: Mapped[str | None] = mapped_column(String(100), default=None)
+    """The client's ``Idempotency-Key`` for the upload: a retry with it gets this row back."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="predictions")

@@ -48,7 +48,7 @@ def test_upgrade_is_idempotent_and_keeps_data(tmp_path) -> None:
     upgrade_database(url)
     with engine.connect() as connection:
         assert (
-            connection.scalar(text("SELECT version_num FROM alembic_version")) == "0004"
+            connection.scalar(text("SELECT version_num FROM alembic_version")) == "0005"
         )
         assert connection.scalar(select(User.username)) == "kept"
     engine.dispose()

@@ -2,7 +2,7 @@
 passwords with spaces, and the headers every answer carries."""
 
 import pytest
-from api_helpers import Account, app_state, login, register, upload
+from api_helpers import Account, app_state, login, register, stored_files, upload
 from fastapi.testclient import TestClient
 from jose import jwt
 
@@ -84,3 +84,32 @@ def test_answers_carry_security_headers_and_patient_data_is_never_cached(
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
         assert response.headers["cache-control"] == "no-store"
         assert "server" not in response.headers
+
+
+def test_a_retried_upload_with_the_same_idempotency_key_is_graded_and_kept_once(
+    api: TestClient, user: Account, sample_png: bytes
+) -> None:
+    def send(key: str):
+        return api.post(
+            "/api/predictions",
+            headers={**user.headers, "Idempotency-Key": key},
+            files={"file": ("knee.png", sample_png, "image/png")},
+            data={"model": "rf"},
+        )
+
+    first, again = send("upload-7f3a"), send("upload-7f3a")
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    other = send("upload-8b21")
+    assert other.json()["id"] != first.json()["id"]
+    history = api.get("/api/predictions", headers=user.headers).json()
+    assert history["total"] == 2
+    assert len(stored_files(api, user)) == 2 * 3  # image, thumbnail and heatmap each
+    someone = register(api)
+    theirs = api.post(
+        "/api/predictions",
+        headers={**someone.headers, "Idempotency-Key": "upload-7f3a"},
+        files={"file": ("knee.png", sample_png, "image/png")},
+        data={"model": "rf"},
+    )
+    assert theirs.json()["id"] != first.json()["id"]  # keys are per user

@@ -7,6 +7,7 @@ from fastapi import (
     APIRouter,
     File,
     Form,
+    Header,
     HTTPException,
     Path,
     Query,
@@ -102,10 +103,21 @@ def create_prediction(  # a plain def: FastAPI runs it in its threadpool, off th
     state: StateDep,
     file: Annotated[UploadFile, File(description=f"the X-ray: {ACCEPTED}")],
     model: Annotated[str | None, Form(description=MODEL_FIELD)] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            min_length=1,
+            max_length=100,
+            description="any string the client picks per upload: a retry with the same key"
+            " (say, after a lost answer) gets the same prediction back, graded and stored once",
+        ),
+    ] = None,
 ) -> PredictionOut:
     served = state.registry.get(model)
     data = read_upload(file.file, state.settings.max_upload_bytes)
-    prediction = grade_upload(session, state, user, served, data, file.filename)
+    prediction = grade_upload(
+        session, state, user, served, data, file.filename, idempotency_key
+    )
     return PredictionOut.from_row(prediction)
 
 

@@ -1,11 +1,44 @@
-"""``kneegrade-api`` (or ``python -m kneegrade_api``): serve the API with uvicorn."""
+"""``kneegrade-api`` (or ``python -m kneegrade_api``): serve the API with uvicorn, or check its
+storage (``kneegrade-api doctor``)."""
 
 import argparse
 
 import uvicorn
 
 
-def main(argv: list[str] | None = None) -> None:
+def _serve(args: argparse.Namespace) -> None:
+    uvicorn.run(
+        "kneegrade_api.main:app", host=args.host, port=args.port, server_header=False
+    )
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    """Report files without rows and rows without files; ``--fix`` removes the orphan files."""
+    from kneegrade_api.config import Settings
+    from kneegrade_api.db import create_db_engine, session_factory
+    from kneegrade_api.doctor import check_storage, sweep
+    from kneegrade_api.migrate import upgrade_database
+    from kneegrade_api.storage import ImageStore
+
+    settings = Settings()
+    upgrade_database(settings.database)
+    engine = create_db_engine(settings.database)
+    store = ImageStore(settings.uploads_dir)
+    with session_factory(engine)() as session:
+        check = sweep if args.fix else check_storage
+        report = check(session, store, args.grace)
+    engine.dispose()
+    verb = "removed" if args.fix else "found"
+    print(f"{verb} {len(report.orphan_files)} upload files that no prediction names")
+    for path in report.orphan_files:
+        print(f"  {path}")
+    print(f"{len(report.missing_files)} predictions name files that are missing")
+    for prediction_id, path in report.missing_files:
+        print(f"  prediction {prediction_id}: {path}")
+    return 1 if report.missing_files or (report.orphan_files and not args.fix) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
     """Serve on port 5011; settings come from the ``KNEEGRADE_*`` environment variables."""
     parser = argparse.ArgumentParser(
         prog="kneegrade-api",
@@ -15,11 +48,23 @@ def main(argv: list[str] | None = None) -> None:
         "--host", default="127.0.0.1", help="0.0.0.0 to listen on every interface"
     )
     parser.add_argument("--port", type=int, default=5011)
-    args = parser.parse_args(argv)
-    uvicorn.run(
-        "kneegrade_api.main:app", host=args.host, port=args.port, server_header=False
+    commands = parser.add_subparsers(dest="command")
+    doctor = commands.add_parser(
+        "doctor", help="check the uploads against the database (exit 1 on a problem)"
     )
+    doctor.add_argument("--fix", action="store_true", help="remove the orphan files")
+    doctor.add_argument(
+        "--grace",
+        type=float,
+        default=600,
+        help="seconds: younger files may belong to an upload still committing",
+    )
+    args = parser.parse_args(argv)
+    if args.command == "doctor":
+        return _doctor(args)
+    _serve(args)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

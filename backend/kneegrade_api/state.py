@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kneegrade_api.config import Settings
 from kneegrade_api.db import create_db_engine, session_factory
+from kneegrade_api.doctor import sweep
 from kneegrade_api.inference import LOADED, ModelRegistry
 from kneegrade_api.migrate import upgrade_database
 from kneegrade_api.security import load_or_create_secret_key
@@ -42,16 +43,20 @@ class AppState:
         else:
             secret_key = load_or_create_secret_key(settings.secret_key_file)
         registry = ModelRegistry.load(settings.models_dir, settings.default_model)
+        sessions = session_factory(engine)
+        store = ImageStore(settings.uploads_dir)
+        with sessions() as session:
+            sweep(session, store)
         for model_id, state in registry.status.items():
             if state != LOADED:
                 log.warning("model %s is not served: %s", model_id, state)
         return cls(
             settings,
             engine,
-            session_factory(engine),
+            sessions,
             secret_key,
             registry,
-            ImageStore(settings.uploads_dir),
+            store,
             Throttle.from_settings(
                 settings.login_rate_limit,
                 settings.register_rate_limit,

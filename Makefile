@@ -24,7 +24,7 @@ REAL_MODELS ?= $(ARTIFACTS)/models-real
 # `make run MODELS=models,artifacts/models` adds the synthetic demos `make pipeline` builds.
 MODELS ?= $(or $(KNEEGRADE_MODELS_DIR),models)
 
-.PHONY: setup test test-fast lint format synth pipeline train-real release bench run clean
+.PHONY: setup test test-fast lint format synth pipeline train-real train-localiser release bench bench-localise run clean
 
 setup: $(STAMP)
 
@@ -66,6 +66,19 @@ train-real: setup
 	$(BIN)/kneegrade release --model $(TRAINED) --data "$(DATA)" \
 	    --out $(REAL_MODELS)/mobilenetv2-chen2018 --version $(RELEASE_VERSION)+rebuild \
 	    --notes "Local rebuild of $(RELEASE_VERSION) with make train-real."
+
+# Retrain the knee-joint localiser (committed in localiser/) from the real train crops plus
+# rendered synthetic knees; about 17 minutes on 2 cores. LOCALISER_OUT=localiser replaces it.
+LOCALISER_OUT ?= $(ARTIFACTS)/localiser
+train-localiser: setup
+	@test -n "$(DATA)" || { echo "set DATA=<folder with train/ and val/>"; exit 2; }
+	$(BIN)/kneegrade train-localiser --data "$(DATA)/train" --out $(LOCALISER_OUT) \
+	    --steps 1000 --synthetic 1000 --seed $(SEED)
+
+# The localisation benchmark on re-framed real val crops (needs DATA).
+bench-localise: setup
+	@test -n "$(DATA)" || { echo "set DATA=<folder with train/ and val/>"; exit 2; }
+	$(BIN)/python bench/bench_localise.py --data "$(DATA)/val"
 
 # Maintainers: release what `make train-real` trained as the served model (VERSION, NOTES).
 release: setup

@@ -15,6 +15,7 @@ from rich.table import Table
 from kneegrade_ml.bundle import ModelLoadError
 from kneegrade_ml.data.errors import DatasetError
 from kneegrade_ml.data.fetch import DATASETS, fetch_dataset
+from kneegrade_ml.data.images import read_image
 from kneegrade_ml.data.summary import describe_dataset
 from kneegrade_ml.evaluation.display import (
     confusion_table,
@@ -22,6 +23,8 @@ from kneegrade_ml.evaluation.display import (
     plot_confusion_matrix,
 )
 from kneegrade_ml.evaluation.evaluate import evaluate_model
+from kneegrade_ml.knees import NoKneeFound, grade_knees
+from kneegrade_ml.localise.localiser import Localiser
 from kneegrade_ml.models.networks import PretrainedWeightsError
 from kneegrade_ml.models.registry import REGISTRY
 from kneegrade_ml.predictor import Predictor
@@ -122,9 +125,15 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    metrics = evaluate_model(args.model, args.data)
+    localiser = None if _localiser(args) is None else args.localiser
+    metrics = evaluate_model(args.model, args.data, localiser=localiser)
     title = f"{metrics['kind']} on {args.data}"
     console.print(metrics_table(metrics, title))
+    if "localiser" in metrics:
+        found = ", ".join(
+            f"{n} {what}" for what, n in metrics["localiser"]["images"].items()
+        )
+        console.print(f"Knees localised by {localiser}: {found}")
     console.print(confusion_table(metrics))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -185,18 +194,72 @@ def _cv(args: argparse.Namespace) -> None:
 
 def _predict(args: argparse.Namespace) -> None:
     predictor = Predictor(args.model)
+    localiser = _localiser(args)
     table = Table(title=f"{predictor.kind} predictions")
     table.add_column("image", overflow="fold")
+    table.add_column("knee")
     table.add_column("grade")
     for name in ("P0", "P1", "P2", "P3", "P4"):
         table.add_column(name, justify="right")
-    for path, prediction in zip(
-        args.images, predictor.predict_batch(args.images), strict=True
-    ):
-        probabilities = (f"{p:.3f}" for p in prediction.probabilities)
-        table.add_row(
-            str(path), f"{prediction.grade} {prediction.name}", *probabilities
+    for path in args.images:
+        try:
+            knees = grade_knees(predictor, localiser, read_image(path), explain=False)
+        except NoKneeFound as err:
+            table.add_row(str(path), str(err), "-", *"-----")
+            continue
+        for knee in knees:
+            probabilities = (f"{p:.3f}" for p in knee.prediction.probabilities)
+            where = ", ".join(f"{v:.0f}" for v in knee.joint.box[:3])
+            side = knee.joint.side or "side unknown"
+            table.add_row(
+                str(path),
+                f"{side} (x, y, size {where})",
+                f"{knee.prediction.grade} {knee.prediction.name}",
+                *probabilities,
+            )
+    console.print(table)
+
+
+def _localiser(args: argparse.Namespace) -> Localiser | None:
+    """The localiser ``--localiser`` names, or None with ``--whole-image``."""
+    if args.whole_image:
+        return None
+    if not args.localiser.is_dir():
+        raise DatasetError(
+            f"localiser folder {args.localiser} does not exist"
+            " (give --localiser DIR, or --whole-image to grade images uncropped)"
         )
+    return Localiser(args.localiser)
+
+
+def _train_localiser(args: argparse.Namespace) -> None:
+    from kneegrade_ml.localise.training import fit_and_save
+
+    command = "kneegrade " + shlex.join(args.argv)
+    card = fit_and_save(
+        args.data,
+        args.out,
+        args.steps,
+        args.synthetic,
+        args.seed,
+        args.version,
+        command,
+    )
+    console.print(
+        f"localiser written to {args.out} ({card['training']['seconds']:.0f} s training)"
+    )
+
+
+def _align(args: argparse.Namespace) -> None:
+    from kneegrade_ml.localise.align import align_dataset
+    from kneegrade_ml.localise.localiser import Localiser
+
+    counts = align_dataset(args.data, args.out, Localiser(args.localiser))
+    table = Table(title=f"{args.data} aligned into {args.out}")
+    table.add_column("images")
+    table.add_column("count", justify="right")
+    for what, n in sorted(counts.items()):
+        table.add_row(what, str(n))
     console.print(table)
 
 
@@ -286,6 +349,20 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_localiser_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--localiser",
+        type=Path,
+        default=Path("localiser"),
+        help="find and crop each image's knees first, as the API does (default: localiser)",
+    )
+    parser.add_argument(
+        "--whole-image",
+        action="store_true",
+        help="grade every image whole (for crops made beforehand; skips the localiser)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: ``kneegrade <subcommand> ...``."""
     parser = argparse.ArgumentParser(
@@ -367,6 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--data", type=Path, required=True, help="folder of grades 0-4"
     )
+    _add_localiser_options(evaluate)
     evaluate.add_argument("--json", type=Path, default=None, help="write metrics here")
     evaluate.add_argument(
         "--plot",
@@ -387,7 +465,32 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="grade images with a model directory")
     predict.add_argument("--model", type=Path, required=True, help="model directory")
     predict.add_argument("images", type=Path, nargs="+")
+    _add_localiser_options(predict)
     predict.set_defaults(run=_predict)
+
+    localiser = commands.add_parser(
+        "train-localiser", help="train the knee-joint localiser on framed crops"
+    )
+    localiser.add_argument(
+        "--data", type=Path, default=None, help="a real split of single-knee crops"
+    )
+    localiser.add_argument("--out", type=Path, required=True, help="directory to write")
+    localiser.add_argument("--steps", type=int, default=1000, help="batches of 32")
+    localiser.add_argument(
+        "--synthetic", type=int, default=1000, help="synthetic knees to render"
+    )
+    localiser.add_argument("--seed", type=int, default=0)
+    localiser.add_argument("--version", default="1.0.0")
+    localiser.set_defaults(run=_train_localiser)
+
+    align = commands.add_parser(
+        "align",
+        help="copy a graded folder with every knee cropped to one frame and side",
+    )
+    align.add_argument("--data", type=Path, required=True, help="folder of splits")
+    align.add_argument("--out", type=Path, required=True, help="folder to write")
+    align.add_argument("--localiser", type=Path, default=Path("localiser"))
+    align.set_defaults(run=_align)
 
     pipeline = commands.add_parser(
         "pipeline", help="synthetic data, all three models, test metrics, comparison"

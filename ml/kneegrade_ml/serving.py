@@ -1,7 +1,7 @@
 """Everything a server needs from the ML package, in one place: the API imports nothing else.
 
-Load a model directory (``Predictor``), grade and explain images, read uploads (DICOM too), draw
-heatmaps, and say what a model is (``ModelInfo``), what its kind is called and what its heatmap
+Load a model directory (``Predictor``) and the knee localiser, grade and explain every knee of an
+image, read uploads (DICOM too, with its laterality), draw heatmaps, and say what a model is (``ModelInfo``), what its kind is called and what its heatmap
 shows (the registry), and when a grade needs review.
 """
 
@@ -22,6 +22,10 @@ from kneegrade_ml.explain.render import (
     read_heatmap_png,
 )
 from kneegrade_ml.grades import GRADE_NAMES, GRADES, grade_name
+from kneegrade_ml.knees import GradedKnee, NoKneeFound, grade_knees
+from kneegrade_ml.localise.hints import knee_hints
+from kneegrade_ml.localise.joints import Joint, crop_joint
+from kneegrade_ml.localise.localiser import ImageHints, Localiser
 from kneegrade_ml.modelcard import ModelInfo, model_warning
 from kneegrade_ml.models.registry import DEFAULT_KIND, display_name, heatmap_caption
 from kneegrade_ml.predictor import Prediction, Predictor
@@ -36,19 +40,27 @@ __all__ = [
     "DatasetError",
     "DicomError",
     "DicomTooLarge",
+    "GradedKnee",
+    "ImageHints",
+    "Joint",
+    "Localiser",
     "ModelInfo",
     "ModelLoadError",
+    "NoKneeFound",
     "Prediction",
     "Predictor",
     "ReviewFlag",
     "UnsupportedDicom",
     "colour_layer_png",
     "configure_cpu",
+    "crop_joint",
     "display_name",
+    "grade_knees",
     "grade_name",
     "heatmap_caption",
     "heatmap_png",
     "is_dicom",
+    "knee_hints",
     "model_warning",
     "overlay_png",
     "read_dicom",

@@ -1,12 +1,15 @@
 """``kneegrade train / evaluate / cv / predict / pipeline`` as a researcher runs them."""
 
 import json
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from kneegrade_ml.cli import main
 from kneegrade_ml.evaluation.report import comparison_markdown
+
+SHIPPED = str(Path(__file__).resolve().parents[2] / "localiser")
 
 
 def test_train_with_the_pretrained_setting_from_the_environment(
@@ -47,10 +50,13 @@ def test_evaluate_writes_the_contracted_json_and_a_confusion_png(
     trained_models, tiny_synthetic, tmp_path
 ):
     out = tmp_path / "eval" / "rf.json"
-    args = ["evaluate", "--model", str(trained_models["rf"]), "--data"]
-    assert main([*args, str(tiny_synthetic / "test"), "--json", str(out)]) == 0
+    args = ["evaluate", "--model", str(trained_models["rf"]), "--localiser", SHIPPED]
+    assert (
+        main([*args, "--data", str(tiny_synthetic / "test"), "--json", str(out)]) == 0
+    )
     metrics = json.loads(out.read_text())
     assert metrics["n"] == 10
+    assert sum(metrics["localiser"]["images"].values()) == 10
     for key in ("accuracy", "precision_macro", "recall_macro", "f1_macro", "mae"):
         assert 0 <= metrics[key] <= (4 if key == "mae" else 1)
     assert set(metrics["per_class"]) == {"0", "1", "2", "3", "4"}
@@ -59,6 +65,18 @@ def test_evaluate_writes_the_contracted_json_and_a_confusion_png(
     assert "qwk" in metrics
     with Image.open(out.with_suffix(".png")) as plot:
         assert plot.format == "PNG"
+
+
+def test_evaluate_grades_whole_images_on_request_and_names_a_missing_localiser(
+    trained_models, tiny_synthetic, tmp_path, capsys
+):
+    args = ["evaluate", "--model", str(trained_models["rf"])]
+    args += ["--data", str(tiny_synthetic / "test")]
+    out = tmp_path / "whole.json"
+    assert main([*args, "--whole-image", "--json", str(out)]) == 0
+    assert "localiser" not in json.loads(out.read_text())
+    assert main([*args, "--localiser", str(tmp_path / "nowhere")]) == 2
+    assert "--whole-image" in capsys.readouterr().err
 
 
 def test_cv_reports_mean_and_std_over_folds(tiny_synthetic, tmp_path, capsys):
@@ -72,7 +90,8 @@ def test_cv_reports_mean_and_std_over_folds(tiny_synthetic, tmp_path, capsys):
 
 def test_predict_prints_grade_and_probabilities(trained_models, tiny_synthetic, capsys):
     image = next(tiny_synthetic.glob("samples/4/*.png"))
-    assert main(["predict", "--model", str(trained_models["cnn"]), str(image)]) == 0
+    args = ["predict", "--model", str(trained_models["cnn"]), "--localiser", SHIPPED]
+    assert main([*args, str(image)]) == 0
     printed = capsys.readouterr().out
     assert any(
         name in printed for name in ("Normal", "Doubtful", "Mild", "Moderate", "Severe")

@@ -1,0 +1,85 @@
+"""Grade every knee in a radiograph: localise the joints, crop each, grade and explain each crop.
+
+This is what the API and ``kneegrade evaluate`` call. Without a localiser the whole image is one
+knee, as before localisation existed.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from kneegrade_ml.localise.joints import Joint, whole_image
+from kneegrade_ml.localise.localiser import ImageHints, Localiser
+from kneegrade_ml.predictor import Prediction, Predictor
+
+
+class NoKneeFound(ValueError):
+    """The localiser found no knee joint in the image."""
+
+
+@dataclass(frozen=True)
+class GradedKnee:
+    """One knee of an image: where it is, its grade, and its heatmap at the image's size (zero
+    outside the knee's frame), so it overlays the whole radiograph."""
+
+    joint: Joint
+    prediction: Prediction
+    heatmap: np.ndarray | None = None
+
+
+def knee_crops(
+    image: Image.Image, localiser: Localiser | None, hints: ImageHints | None = None
+) -> list[tuple[Joint, Image.Image]]:
+    """Each knee's frame and crop; NoKneeFound when the localiser sees none."""
+    if localiser is None:
+        return [(whole_image(image), image)]
+    crops = localiser.crops(image, hints)
+    if not crops:
+        raise NoKneeFound(
+            "no knee joint was found in the image: upload a knee radiograph"
+            " (an AP or PA view of one or both knees)"
+        )
+    return crops
+
+
+def grade_knees(
+    predictor: Predictor,
+    localiser: Localiser | None,
+    image: Image.Image,
+    hints: ImageHints | None = None,
+    explain: bool = True,
+) -> list[GradedKnee]:
+    """Every knee of ``image`` graded (left to right on the image), with heatmaps if asked."""
+    crops = knee_crops(image, localiser, hints)
+    predictions = predictor.predict_batch([crop for _, crop in crops])
+    graded = []
+    for (joint, crop), prediction in zip(crops, predictions, strict=True):
+        heatmap = None
+        if explain:
+            local = predictor.explain(crop, prediction.grade)
+            heatmap = (
+                place_heatmap(local, joint, image.size) if crop is not image else local
+            )
+        graded.append(GradedKnee(joint, prediction, heatmap))
+    return graded
+
+
+def place_heatmap(local: np.ndarray, joint: Joint, size: tuple[int, int]) -> np.ndarray:
+    """A crop's heatmap put back where the crop came from, on a zero map of ``size`` (W, H)."""
+    width, height = size
+    full = np.zeros((height, width), np.float32)
+    x, y, side, _ = (round(v) for v in joint.box)
+    side = max(side, 1)
+    resized = np.asarray(
+        Image.fromarray(local.astype(np.float32), mode="F").resize(
+            (side, side), Image.Resampling.BILINEAR
+        )
+    )
+    top, left = max(y, 0), max(x, 0)
+    bottom, right = min(y + side, height), min(x + side, width)
+    if bottom > top and right > left:
+        full[top:bottom, left:right] = resized[
+            top - y : bottom - y, left - x : right - x
+        ]
+    return full

@@ -24,6 +24,7 @@ RUN pip install ./ml ./backend && rm -rf ml backend
 
 COPY frontend frontend
 COPY models models
+COPY localiser localiser
 
 RUN useradd --create-home --uid 10001 kneegrade \
     && mkdir -p /app/data \
@@ -32,6 +33,7 @@ USER kneegrade
 
 ENV KNEEGRADE_DATA_DIR=/app/data \
     KNEEGRADE_MODELS_DIR=/app/models \
+    KNEEGRADE_LOCALISER_DIR=/app/localiser \
     KNEEGRADE_SAMPLES_DIR=/app/samples \
     KNEEGRADE_FRONTEND_DIR=/app/frontend
 

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     default_model: str | None = None
     """The model id that grades when a request names none; unset means the first model trained
     on real radiographs, else ``mobilenetv2``, else the first loaded."""
+    localiser_dir: Path | None = Path("localiser")
+    """The knee-joint localiser that finds each knee before grading; empty turns it off (every
+    image is then graded whole, as a single-knee crop)."""
     samples_dir: Path = Path("artifacts/synthetic/samples")
     """The demo images, as ``<grade>/*.png``."""
     frontend_dir: Path = Path("frontend")
@@ -50,7 +53,7 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = []
     """Origins allowed to call the API from a browser: a JSON list or comma-separated."""
 
-    @field_validator("database_url", "secret_key", mode="before")
+    @field_validator("database_url", "secret_key", "localiser_dir", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """``KNEEGRADE_SECRET_KEY=`` (as compose passes an unset variable) means unset, not ""."""

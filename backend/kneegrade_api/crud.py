@@ -50,10 +50,64 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user
 
 
-def add_prediction(session: Session, prediction: Prediction) -> Prediction:
-    session.add(prediction)
+def add_predictions(
+    session: Session, predictions: list[Prediction]
+) -> list[Prediction]:
+    """The knees of one upload, committed together."""
+    session.add_all(predictions)
     session.commit()
-    return prediction
+    return predictions
+
+
+def upload_knees(session: Session, prediction: Prediction) -> list[Prediction]:
+    """Every knee graded from the same upload as ``prediction`` (itself included), left to
+    right on the image; older predictions stand alone."""
+    if prediction.upload_id is None:
+        return [prediction]
+    return list(
+        session.scalars(
+            select(Prediction)
+            .where(
+                Prediction.user_id == prediction.user_id,
+                Prediction.upload_id == prediction.upload_id,
+            )
+            .order_by(Prediction.id)
+        )
+    )
+
+
+def knees_by_upload(
+    session: Session, predictions: Sequence[Prediction]
+) -> dict[str, list[Prediction]]:
+    """The knees of every upload among ``predictions``, by upload id, in one query."""
+    ids = {p.upload_id for p in predictions if p.upload_id is not None}
+    if not ids:
+        return {}
+    users = {p.user_id for p in predictions}
+    found: dict[str, list[Prediction]] = {}
+    rows = session.scalars(
+        select(Prediction)
+        .where(Prediction.upload_id.in_(ids), Prediction.user_id.in_(users))
+        .order_by(Prediction.id)
+    )
+    for row in rows:
+        found.setdefault(row.upload_id, []).append(row)
+    return found
+
+
+def image_shared(session: Session, prediction: Prediction) -> bool:
+    """Whether another knee of the same upload still shows this prediction's image."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Prediction)
+            .where(
+                Prediction.image_path == prediction.image_path,
+                Prediction.id != prediction.id,
+            )
+        )
+        or 0
+    ) > 0
 
 
 def get_by_idempotency_key(

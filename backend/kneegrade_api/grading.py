@@ -1,20 +1,31 @@
-"""Grading one upload, for the single and the batch routes: decode, grade, explain, then store.
+"""Grading one upload, for the single and the batch routes: decode, find the knees, grade and
+explain each, then store.
 
-The files and the database row are written together: if either fails, neither is left.
+The files and the database rows are written together: if either fails, neither is left.
 """
 
 import unicodedata
+import uuid
 from pathlib import PurePosixPath
 
+from PIL import Image
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kneegrade_api import crud
+from kneegrade_api.exceptions import InvalidUpload
 from kneegrade_api.images import decode_upload, thumbnail_png
 from kneegrade_api.inference import ServedModel
 from kneegrade_api.models import Prediction, User
 from kneegrade_api.state import AppState
-from kneegrade_ml.serving import heatmap_png
+from kneegrade_api.storage import StoredImage
+from kneegrade_ml.serving import (
+    GradedKnee,
+    NoKneeFound,
+    crop_joint,
+    heatmap_png,
+    knee_hints,
+)
 
 
 def display_name(filename: str | None) -> str:
@@ -32,55 +43,96 @@ def grade_upload(
     data: bytes,
     filename: str | None,
     idempotency_key: str | None = None,
-) -> Prediction:
-    """Grade the uploaded bytes and keep them in the user's history; bad input raises an
-    ``exceptions`` error saying why. An upload whose ``idempotency_key`` the user already used
-    is not graded again: the first one's prediction is the answer, also when both race."""
+) -> list[Prediction]:
+    """Grade every knee in the uploaded bytes and keep them in the user's history, one
+    prediction per knee (left to right on the image), linked by one upload id. Bad input, or an
+    image with no knee, raises an ``exceptions`` error saying why. An upload whose
+    ``idempotency_key`` the user already used is not graded again: the first one's predictions
+    are the answer, also when both race."""
     if idempotency_key is not None:
         earlier = crud.get_by_idempotency_key(session, user.id, idempotency_key)
         if earlier is not None:
-            return earlier
+            return crud.upload_knees(session, earlier)
     upload = decode_upload(data, state.settings.max_image_pixels)
-    result, heatmap = served.grade(upload.image)
-    info = served.info
+    try:
+        knees = served.grade(upload.image, state.localiser, knee_hints(data))
+    except NoKneeFound as err:
+        raise InvalidUpload(str(err)) from err
     stored = state.store.save(
         user.id,
         upload.data,
         ".png",
-        thumbnail_png(upload.image),
-        heatmap_png(heatmap),
+        [
+            (thumbnail_png(_thumbnail_of(upload.image, knee)), _heatmap(knee))
+            for knee in knees
+        ],
     )
+    upload_id = uuid.uuid4().hex
+    rows = [
+        _row(user, served, knee, files, filename, upload_id, len(knees))
+        for knee, files in zip(knees, stored, strict=True)
+    ]
+    rows[0].idempotency_key = idempotency_key
     try:
-        return crud.add_prediction(
-            session,
-            Prediction(
-                user_id=user.id,
-                image_path=stored.image_path,
-                thumbnail_path=stored.thumbnail_path,
-                heatmap_path=stored.heatmap_path,
-                original_filename=display_name(filename),
-                model_id=served.id,
-                model_kind=served.kind,
-                model_version=info.version,
-                model_name=info.name,
-                model_trained_on=info.trained_on,
-                model_data_kind=info.data_kind,
-                grade=result.grade,
-                confidence=result.confidence,
-                probabilities=list(result.probabilities),
-                idempotency_key=idempotency_key,
-            ),
-        )
+        return crud.add_predictions(session, rows)
     except IntegrityError:
         session.rollback()
-        state.store.delete(stored)
+        _delete_files(state, stored)
         earlier = idempotency_key and crud.get_by_idempotency_key(
             session, user.id, idempotency_key
         )
         if not earlier:
             raise
-        return earlier
+        return crud.upload_knees(session, earlier)
     except BaseException:
         session.rollback()
-        state.store.delete(stored)
+        _delete_files(state, stored)
         raise
+
+
+def _row(
+    user: User,
+    served: ServedModel,
+    knee: GradedKnee,
+    files: StoredImage,
+    filename: str | None,
+    upload_id: str,
+    count: int,
+) -> Prediction:
+    info = served.info
+    result = knee.prediction
+    joint = knee.joint
+    return Prediction(
+        user_id=user.id,
+        image_path=files.image_path,
+        thumbnail_path=files.thumbnail_path,
+        heatmap_path=files.heatmap_path,
+        original_filename=display_name(filename),
+        model_id=served.id,
+        model_kind=served.kind,
+        model_version=info.version,
+        model_name=info.name,
+        model_trained_on=info.trained_on,
+        model_data_kind=info.data_kind,
+        grade=result.grade,
+        confidence=result.confidence,
+        probabilities=list(result.probabilities),
+        upload_id=upload_id,
+        knee_side=joint.side,
+        knee_side_source=joint.side_source,
+        knee_box=[round(v, 1) for v in joint.box],
+    )
+
+
+def _thumbnail_of(image: Image.Image, knee: GradedKnee) -> Image.Image:
+    """The knee itself for a history list: its crop, or the whole image when that is the crop."""
+    return crop_joint(image, knee.joint)
+
+
+def _heatmap(knee: GradedKnee) -> bytes | None:
+    return heatmap_png(knee.heatmap) if knee.heatmap is not None else None
+
+
+def _delete_files(state: AppState, stored: list[StoredImage]) -> None:
+    for index, files in enumerate(stored):
+        state.store.delete(files, keep_image=index > 0)

@@ -10,16 +10,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from PIL import Image
 
 from kneegrade_api.exceptions import ModelUnavailable, UnknownModel
 from kneegrade_ml.serving import (
     CARD_FILE,
     DEFAULT_KIND,
+    GradedKnee,
+    ImageHints,
+    Localiser,
     ModelInfo,
     Prediction,
     Predictor,
+    grade_knees,
 )
 
 log = logging.getLogger(__name__)
@@ -60,12 +63,16 @@ class ServedModel:
         with self.lock:
             return self.predictor.predict(image)
 
-    def grade(self, image: Image.Image) -> tuple[Prediction, np.ndarray]:
-        """The prediction and the heatmap for its grade, at the image's size."""
+    def grade(
+        self,
+        image: Image.Image,
+        localiser: Localiser | None,
+        hints: ImageHints | None = None,
+    ) -> list[GradedKnee]:
+        """Every knee the localiser finds (the whole image without one), graded, each with the
+        heatmap for its grade at the image's size; ``NoKneeFound`` when there is none."""
         with self.lock:
-            prediction = self.predictor.predict(image)
-            heatmap = self.predictor.explain(image, prediction.grade)
-        return prediction, heatmap
+            return grade_knees(self.predictor, localiser, image, hints)
 
 
 def _load(model_id: str, directory: Path) -> ServedModel:
@@ -74,8 +81,25 @@ def _load(model_id: str, directory: Path) -> ServedModel:
     The heatmap is drawn once too, so the first upload does not pay Grad-CAM's import.
     """
     model = ServedModel(model_id, Predictor(directory))
-    model.grade(Image.new("L", (224, 224)))
+    model.grade(Image.new("L", (224, 224)), localiser=None)
     return model
+
+
+def load_localiser(directory: Path | None) -> tuple[Localiser | None, str]:
+    """The knee-joint localiser and its state; without one every image is graded whole."""
+    if directory is None:
+        return None, "off"
+    if not directory.exists():
+        log.error("localiser %s does not exist: images are graded whole", directory)
+        return None, MISSING
+    try:
+        localiser = Localiser(directory)
+        localiser.find(Image.new("L", (448, 224)))  # the first call pays torch's set-up
+    except Exception as err:  # grading goes on without it, and health says so
+        log.exception("localiser in %s cannot be loaded", directory)
+        return None, f"error: {err}"
+    log.info("localiser %s loaded from %s", localiser.version, directory)
+    return localiser, LOADED
 
 
 def model_directories(folders: Iterable[Path]) -> dict[str, Path | None]:

@@ -82,7 +82,7 @@ class User(Base):
 
 
 class Prediction(Base):
-    """One graded upload: where its files are, which model graded it and what it said."""
+    """One graded knee of an upload: where its files are, which model graded it, what it said."""
 
     __tablename__ = "predictions"
     __table_args__ = (
@@ -114,6 +114,15 @@ class Prediction(Base):
     confidence: Mapped[float] = mapped_column(Float)
     probabilities: Mapped[list[float]] = mapped_column(JSON)
     """The five probabilities, indexed by grade."""
+    upload_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    """Shared by the knees found in one upload (a bilateral view gives two predictions); none
+    for predictions made before knees were localised."""
+    knee_side: Mapped[str | None] = mapped_column(String(10), default=None)
+    """The patient's side of this knee, ``right`` or ``left``, when known."""
+    knee_side_source: Mapped[str | None] = mapped_column(String(10), default=None)
+    """How the side is known: ``dicom``, ``layout`` (a bilateral view) or ``anatomy``."""
+    knee_box: Mapped[list[float] | None] = mapped_column(JSON, default=None)
+    """The knee's square frame in the image's pixels: x, y, width, height."""
     idempotency_key: Mapped[str | None] = mapped_column(String(100), default=None)
     """The client's ``Idempotency-Key`` for the upload: a retry with it gets this row back."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import ImageReader
@@ -67,6 +67,10 @@ class ReportContent:
     """What the model learned from; None when it was not recorded."""
     model_warning: str | None = None
     """Printed in red above the result, e.g. for a synthetic demo model."""
+    knee: str | None = None
+    """Which knee this is, e.g. "Right knee (bilateral view layout)"; None when unknown."""
+    other_knees: Sequence[str] = ()
+    """The other knees graded from the same image, one line each."""
 
     def __post_init__(self) -> None:
         grade_name(self.grade)  # raises on a grade outside 0-4
@@ -220,6 +224,14 @@ def _result(pdf: Canvas, content: ReportContent, top: float) -> float:
     pdf.setFont(BOLD, 16)
     pdf.setFillColor(INK)
     pdf.drawString(x, bottom + 4, _percent(content.confidence))
+    if content.knee:
+        x += 96
+        pdf.setFont(FONT, 9)
+        pdf.setFillColor(MUTED)
+        pdf.drawString(x, bottom + 22, "Knee")
+        pdf.setFont(BOLD, 16)
+        pdf.setFillColor(INK)
+        pdf.drawString(x, bottom + 4, _pdf_text(content.knee.split(" (")[0]))
     return bottom
 
 
@@ -285,7 +297,10 @@ def _callout(
 def _details(pdf: Canvas, content: ReportContent, top: float) -> None:
     """Model, time, file and scan id: what ties the page to the record it came from."""
     graded = content.graded_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    others = "; ".join(content.other_knees) or "none"
     rows = (
+        ("Knee", content.knee or "side not known", 1),
+        ("Other knees", others, 2),
         ("Model", f"{content.model_name}, version {content.model_version}", 2),
         ("Trained on", content.model_trained_on or "not recorded", 2),
         ("Graded", graded, 1),
@@ -319,6 +334,35 @@ def _notice(pdf: Canvas) -> None:
     pdf.setFillColor(INK)
     pdf.setFont(BOLD, 11)
     pdf.drawCentredString(PAGE_W / 2, MARGIN + 10, NOTICE)
+
+
+@dataclass(frozen=True)
+class KneeMark:
+    """A knee's box drawn on the X-ray: where, its label, its grade (the colour), and whether
+    it is the knee the report is about (drawn thicker)."""
+
+    box: Sequence[float]
+    label: str
+    grade: int
+    current: bool
+
+
+def mark_knees(image: Image.Image, marks: Sequence[KneeMark]) -> Image.Image:
+    """The X-ray in colour with every knee's box and label drawn on it."""
+    marked = image.convert("RGB")
+    draw = ImageDraw.Draw(marked)
+    unit = max(2, round(max(marked.size) / 300))
+    font = ImageFont.load_default(size=max(12, unit * 7))
+    for mark in marks:
+        x, y, w, h = mark.box
+        colour = GRADE_COLOURS[mark.grade].hexval().replace("0x", "#")
+        draw.rectangle(
+            (x, y, x + w, y + h),
+            outline=colour,
+            width=unit * (2 if mark.current else 1),
+        )
+        draw.text((x + unit * 2, y + unit * 2), mark.label, fill=colour, font=font)
+    return marked
 
 
 def _percent(fraction: float) -> str:

@@ -69,8 +69,69 @@ class Token(BaseModel):
     expires_in: int = Field(description="seconds until the token expires")
 
 
+Side = Literal["right", "left"]
+
+
+class KneeBox(BaseModel):
+    """A knee's square frame in the uploaded image's pixels (top-left origin)."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+
+
+class KneeOut(BaseModel):
+    """One knee of an upload, as listed beside each of its knees' predictions."""
+
+    id: int = Field(description="this knee's prediction id")
+    side: Side | None = Field(
+        description="the patient's side of the knee; null when unknown"
+    )
+    side_source: Literal["dicom", "layout", "anatomy"] | None = Field(
+        description="how the side is known: the DICOM header, the bilateral view's layout"
+        " (the patient's right knee on the image's left), or the knee's anatomy (the fibula)"
+    )
+    box: KneeBox | None = Field(description="where the knee is in the image")
+    grade: int = Field(ge=0, le=4)
+    name: str
+    confidence: Probability
+    probabilities: list[Probability] = Field(min_length=5, max_length=5)
+    review_recommended: bool
+    heatmap_url: str | None
+    report_url: str
+
+    @classmethod
+    def from_row(cls, prediction: Prediction) -> "KneeOut":
+        url = f"/api/predictions/{prediction.id}"
+        return cls(
+            id=prediction.id,
+            side=prediction.knee_side,
+            side_source=prediction.knee_side_source,
+            box=_box(prediction),
+            grade=prediction.grade,
+            name=grade_name(prediction.grade),
+            confidence=prediction.confidence,
+            probabilities=list(prediction.probabilities),
+            review_recommended=review_flag(list(prediction.probabilities)).recommended,
+            heatmap_url=f"{url}/heatmap" if prediction.heatmap_path else None,
+            report_url=f"{url}/report",
+        )
+
+
+def _box(prediction: Prediction) -> KneeBox | None:
+    if not prediction.knee_box:
+        return None
+    x, y, width, height = prediction.knee_box
+    return KneeBox(x=x, y=y, width=width, height=height)
+
+
 class PredictionOut(BaseModel):
-    """One graded X-ray; probabilities are fractions in 0-1, indexed by KL grade."""
+    """One graded knee; probabilities are fractions in 0-1, indexed by KL grade.
+
+    An upload may show more than one knee: each is a prediction of its own, and ``knees``
+    lists all of them (this one included), left to right on the image.
+    """
 
     id: int
     grade: int = Field(ge=0, le=4)
@@ -127,10 +188,31 @@ class PredictionOut(BaseModel):
         description="the model's heatmap over the X-ray; null when none was made"
     )
     report_url: str = Field(description="a one-page PDF report")
+    upload_id: str | None = Field(
+        description="shared by the knees found in one upload; null for predictions made"
+        " before knees were localised"
+    )
+    side: Side | None = Field(
+        description="the patient's side of this knee; null when unknown"
+    )
+    side_source: Literal["dicom", "layout", "anatomy"] | None = Field(
+        description="how the side is known (see `knees`)"
+    )
+    box: KneeBox | None = Field(
+        description="this knee's square frame in the image; the frame is the whole image"
+        " when the upload already was a centred crop of one knee"
+    )
+    knees: list[KneeOut] = Field(
+        description="every knee found in the same upload, this one included, left to right"
+        " on the image: two for a bilateral view"
+    )
 
     @classmethod
-    def from_row(cls, prediction: Prediction) -> "PredictionOut":
-        """The JSON of a stored prediction, with its review flag and links to its pictures."""
+    def from_row(
+        cls, prediction: Prediction, knees: list[Prediction] | None = None
+    ) -> "PredictionOut":
+        """The JSON of a stored prediction, with its review flag, links to its pictures and
+        the upload's knees (``knees``; by default this one alone)."""
         url = f"/api/predictions/{prediction.id}"
         probabilities = list(prediction.probabilities)
         review = review_flag(probabilities)
@@ -157,6 +239,11 @@ class PredictionOut(BaseModel):
             thumbnail_url=f"{url}/thumbnail",
             heatmap_url=f"{url}/heatmap" if prediction.heatmap_path else None,
             report_url=f"{url}/report",
+            upload_id=prediction.upload_id,
+            side=prediction.knee_side,
+            side_source=prediction.knee_side_source,
+            box=_box(prediction),
+            knees=[KneeOut.from_row(k) for k in (knees or [prediction])],
         )
 
 
@@ -275,5 +362,9 @@ class HealthOut(BaseModel):
     database: str
     models: dict[str, str] = Field(
         examples=[{"mobilenetv2": "loaded", "cnn": "missing", "rf": "error: ..."}]
+    )
+    localiser: str = Field(
+        description="the knee-joint localiser: `loaded`, `off`, `missing` or `error: <why>`",
+        examples=["loaded"],
     )
     version: str

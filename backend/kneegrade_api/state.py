@@ -9,19 +9,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from kneegrade_api.config import Settings
 from kneegrade_api.db import create_db_engine, session_factory
 from kneegrade_api.doctor import sweep
-from kneegrade_api.inference import LOADED, ModelRegistry
+from kneegrade_api.inference import LOADED, ModelRegistry, load_localiser
 from kneegrade_api.migrate import upgrade_database
 from kneegrade_api.security import load_or_create_secret_key
 from kneegrade_api.storage import ImageStore
 from kneegrade_api.throttle import Throttle
-from kneegrade_ml.serving import configure_cpu
+from kneegrade_ml.serving import Localiser, configure_cpu
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class AppState:
-    """Settings, database, signing key, models and image store of one running app."""
+    """Settings, database, signing key, models, localiser and image store of one running app."""
 
     settings: Settings
     engine: Engine
@@ -30,6 +30,8 @@ class AppState:
     registry: ModelRegistry
     store: ImageStore
     throttle: Throttle
+    localiser: Localiser | None = None
+    localiser_status: str = "off"
 
     @classmethod
     def start(cls, settings: Settings) -> "AppState":
@@ -43,6 +45,7 @@ class AppState:
         else:
             secret_key = load_or_create_secret_key(settings.secret_key_file)
         registry = ModelRegistry.load(settings.models_dir, settings.default_model)
+        localiser, localiser_status = load_localiser(settings.localiser_dir)
         sessions = session_factory(engine)
         store = ImageStore(settings.uploads_dir)
         with sessions() as session:
@@ -62,6 +65,8 @@ class AppState:
                 settings.register_rate_limit,
                 settings.failed_login_limit,
             ),
+            localiser,
+            localiser_status,
         )
 
     def close(self) -> None:

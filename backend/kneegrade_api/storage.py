@@ -1,6 +1,7 @@
 """Uploaded images on disk: generated names under ``<uploads dir>/<user id>/``, never the client's.
 
-Each upload has its image, a thumbnail and (for models that explain themselves) a heatmap.
+Each upload has its image and, for each knee found in it, a thumbnail of that knee and (for
+models that explain themselves) a heatmap.
 """
 
 import logging
@@ -22,7 +23,7 @@ MEDIA_TYPES = {
 
 @dataclass(frozen=True)
 class StoredImage:
-    """Where one upload's files were written, relative to the uploads folder."""
+    """Where one knee's files were written, relative to the uploads folder."""
 
     image_path: str
     thumbnail_path: str
@@ -47,30 +48,49 @@ class ImageStore:
         user_id: int,
         image: bytes,
         extension: str,
-        thumbnail: bytes,
-        heatmap: bytes | None = None,
-    ) -> StoredImage:
-        """Write the files; if any write fails, none is left behind."""
+        knees: list[tuple[bytes, bytes | None]],
+    ) -> list[StoredImage]:
+        """Write the image once and, per knee, its thumbnail and heatmap (``knees``); every knee
+        shares the image. If any write fails, none is left behind."""
         folder = Path(str(user_id))
         (self.root / folder).mkdir(parents=True, exist_ok=True)
         stem = uuid.uuid4().hex
-        stored = StoredImage(
-            str(folder / f"{stem}{extension}"),
-            str(folder / f"{stem}.thumb.png"),
-            str(folder / f"{stem}.heatmap.png") if heatmap is not None else None,
-        )
-        contents = [image, thumbnail] + ([heatmap] if heatmap is not None else [])
+        image_path = str(folder / f"{stem}{extension}")
+        written: list[str] = []
+        stored = []
         try:
-            for relative, data in zip(stored.paths, contents, strict=True):
-                self.path(relative).write_bytes(data)
+            self._write(image_path, image, written)
+            for index, (thumbnail, heatmap) in enumerate(knees):
+                knee = StoredImage(
+                    image_path,
+                    self._write(
+                        str(folder / f"{stem}.{index}.thumb.png"), thumbnail, written
+                    ),
+                    heatmap
+                    and self._write(
+                        str(folder / f"{stem}.{index}.heatmap.png"), heatmap, written
+                    ),
+                )
+                stored.append(knee)
         except BaseException:
-            self.delete(stored)
+            self._remove(written)
             raise
         return stored
 
-    def delete(self, stored: StoredImage) -> None:
-        """Remove the files; one already gone is not an error."""
-        for relative in stored.paths:
+    def _write(self, relative: str, data: bytes, written: list[str]) -> str:
+        written.append(relative)
+        self.path(relative).write_bytes(data)
+        return relative
+
+    def delete(self, stored: StoredImage, keep_image: bool = False) -> None:
+        """Remove the files (the image too, unless another knee still shows it); one already
+        gone is not an error."""
+        self._remove(
+            [p for p in stored.paths if not (keep_image and p == stored.image_path)]
+        )
+
+    def _remove(self, paths: list[str]) -> None:
+        for relative in paths:
             try:
                 self.path(relative).unlink(missing_ok=True)
             except OSError:

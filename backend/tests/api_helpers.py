@@ -94,9 +94,13 @@ PATIENT = {
 
 
 def dicom_bytes(
-    pixels: np.ndarray, photometric: str = "MONOCHROME2", bits_stored: int = 12
+    pixels: np.ndarray,
+    photometric: str = "MONOCHROME2",
+    bits_stored: int = 12,
+    **attributes: object,
 ) -> bytes:
-    """A DX DICOM file (uncompressed, with patient details) holding 16-bit ``pixels``."""
+    """A DX DICOM file (uncompressed, with patient details and ``attributes``) holding 16-bit
+    ``pixels``."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = uid.DigitalXRayImageStorageForPresentation
     meta.MediaStorageSOPInstanceUID = uid.generate_uid()
@@ -106,7 +110,7 @@ def dicom_bytes(
     ds.SOPClassUID = meta.MediaStorageSOPClassUID
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.Modality = "DX"
-    for keyword, value in PATIENT.items():
+    for keyword, value in {**PATIENT, **attributes}.items():
         setattr(ds, keyword, value)
     ds.set_pixel_data(pixels.astype(np.uint16), photometric, bits_stored)
     buffer = io.BytesIO()
@@ -114,10 +118,12 @@ def dicom_bytes(
     return buffer.getvalue()
 
 
-def knee_dicom(png: bytes, photometric: str = "MONOCHROME2") -> bytes:
+def knee_dicom(
+    png: bytes, photometric: str = "MONOCHROME2", **attributes: object
+) -> bytes:
     """A PNG knee as a 12-bit DICOM, stored inverted when ``photometric`` is MONOCHROME1."""
     with Image.open(io.BytesIO(png)) as image:
         pixels = np.asarray(image.convert("L"), dtype=np.uint16) * 16
     if photometric == "MONOCHROME1":
         pixels = 4095 - pixels
-    return dicom_bytes(pixels, photometric)
+    return dicom_bytes(pixels, photometric, **attributes)

@@ -93,6 +93,7 @@ def make_settings(
         "max_upload_bytes": 20 * 1024 * 1024,
         "max_image_pixels": 50_000_000,
         "cors_origins": [],
+        "localiser_dir": None,
         **UNTHROTTLED,
     }
     return Settings(**{**values, **overrides})

@@ -22,8 +22,9 @@ def test_migration_creates_the_schema(tmp_path) -> None:
     assert set(schema.get_table_names()) == {"alembic_version", "users", "predictions"}
     (fk,) = schema.get_foreign_keys("predictions")
     assert fk["referred_table"] == "users" and fk["options"]["ondelete"] == "CASCADE"
-    assert [i["name"] for i in schema.get_indexes("predictions")] == [
-        "ix_predictions_user_created"
+    assert sorted(i["name"] for i in schema.get_indexes("predictions")) == [
+        "ix_predictions_upload_id",
+        "ix_predictions_user_created",
     ]
     with engine.connect() as connection:
         context = MigrationContext.configure(connection)
@@ -48,7 +49,7 @@ def test_upgrade_is_idempotent_and_keeps_data(tmp_path) -> None:
     upgrade_database(url)
     with engine.connect() as connection:
         assert (
-            connection.scalar(text("SELECT version_num FROM alembic_version")) == "0005"
+            connection.scalar(text("SELECT version_num FROM alembic_version")) == "0006"
         )
         assert connection.scalar(select(User.username)) == "kept"
     engine.dispose()

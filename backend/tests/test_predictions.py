@@ -59,7 +59,7 @@ def test_formats_are_detected_from_the_bytes_and_kept_as_png_pixels(
         np.asarray(Image.open(io.BytesIO(image.content))), sent
     )
     assert [p.name.split(".", 1)[1] for p in stored_files(api, user)] == sorted(
-        ["png", "heatmap.png", "thumb.png"]
+        ["png", "0.heatmap.png", "0.thumb.png"]
     )
 
 

@@ -163,7 +163,7 @@ def test_a_failed_database_write_leaves_no_files(
     def fail(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("kneegrade_api.crud.add_prediction", fail)
+    monkeypatch.setattr("kneegrade_api.crud.add_predictions", fail)
     with pytest.raises(RuntimeError, match="disk full"):
         upload(api, user, sample_png, "rf")
     assert stored_files(api, user) == []

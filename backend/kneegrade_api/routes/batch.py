@@ -126,15 +126,13 @@ def _grade(
     if item.error is not None:
         return _failed(item.filename, item.error)
     try:
-        prediction = grade_upload(
-            session, state, user, served, item.data, item.filename
-        )
+        knees = grade_upload(session, state, user, served, item.data, item.filename)
     except KneeGradeError as err:
         return _failed(item.filename, err)
     return BatchItem(
         filename=item.filename,
         status=status.HTTP_201_CREATED,
-        prediction=PredictionOut.from_row(prediction),
+        prediction=PredictionOut.from_row(knees[0], knees),
     )
 
 

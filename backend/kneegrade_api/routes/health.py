@@ -18,7 +18,9 @@ router = APIRouter(prefix="/health", tags=["health"])
     description="`ok` when the database answers and every configured model is loaded;"
     " `degraded` when the database answers but a model is not. Each configured model (by id;"
     " a models folder that does not exist by its name) is `loaded`, `missing` or"
-    " `error: <why>` (e.g. a weight file that does not match its sha256).",
+    " `error: <why>` (e.g. a weight file that does not match its sha256). `localiser`, the"
+    " knee-joint finder, is `loaded`, `off` (turned off: images are graded whole), `missing` or"
+    " `error: <why>`; anything but `loaded` or `off` is `degraded` too.",
     responses=error_responses({503: "The database does not answer"}),
 )
 def health(state: StateDep) -> HealthOut:
@@ -31,12 +33,15 @@ def health(state: StateDep) -> HealthOut:
             detail=f"database unavailable: {type(err).__name__}",
         ) from err
     registry = state.registry
-    ok = registry.default is not None and all(
-        model_state == LOADED for model_state in registry.status.values()
+    ok = (
+        registry.default is not None
+        and all(model_state == LOADED for model_state in registry.status.values())
+        and state.localiser_status in (LOADED, "off")
     )
     return HealthOut(
         status="ok" if ok else "degraded",
         database="ok",
         models=dict(state.registry.status),
+        localiser=state.localiser_status,
         version=__version__,
     )

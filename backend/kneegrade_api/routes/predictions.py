@@ -25,7 +25,7 @@ from kneegrade_api.errors import UNAUTHORIZED, error_responses
 from kneegrade_api.grading import grade_upload
 from kneegrade_api.images import ACCEPTED, png_bytes, read_upload
 from kneegrade_api.models import Prediction, User
-from kneegrade_api.report import ReportContent, render_report
+from kneegrade_api.report import KneeMark, ReportContent, mark_knees, render_report
 from kneegrade_api.schemas import (
     MAX_ID,
     MODEL_FIELD,
@@ -65,7 +65,8 @@ IMAGE_RESPONSES = {
 
 DICOM_NOTE = (
     " A DICOM file is read for its pixels and display attributes only (rescale, VOI LUT or"
-    " window, photometric interpretation): the file itself is not kept, only a PNG of the"
+    " window, photometric interpretation) and the knees' side (`ImageLaterality`,"
+    " `Laterality`, `PatientOrientation`): the file itself is not kept, only a PNG of the"
     " decoded image, and no patient name, ID or birth date is stored."
 )
 
@@ -84,15 +85,21 @@ def _own(session: Session, user: User, prediction_id: int) -> Prediction:
     status_code=status.HTTP_201_CREATED,
     summary="Grade an X-ray",
     description=f"Upload a knee radiograph ({ACCEPTED}; the format is detected from the bytes)"
-    " as multipart field `file`, optionally choosing the `model`. The image is graded and"
-    " explained (a heatmap), stored under a generated name with a thumbnail, and kept in the"
-    " caller's history. `review_recommended` flags an uncertain grade." + DICOM_NOTE,
+    " as multipart field `file`, optionally choosing the `model`. Any framing is taken: a"
+    " centred crop of one knee, a wider view, a bilateral standing view or a full-length leg."
+    " Each knee joint in it is found, cropped as the models were trained, graded and explained"
+    " (a heatmap); the image is stored under a generated name and every knee kept in the"
+    " caller's history as a prediction of its own. The answer is the first knee from the"
+    " image's left, with `knees` listing every knee (a bilateral view gives two, each with the"
+    " patient's `side` and its `box`); a single-knee client reads the top-level grade as"
+    " before. `review_recommended` flags an uncertain grade." + DICOM_NOTE,
     responses=error_responses(
         {
             **UNAUTHORIZED,
             413: "The file or its pixel count is over the limit",
             415: f"An image, but not {ACCEPTED}; or a DICOM compression not supported",
-            422: "Empty, corrupt or not an image; malformed DICOM; or an unknown model",
+            422: "Empty, corrupt or not an image; malformed DICOM; no knee joint found in"
+            " the image; or an unknown model",
             503: "The model asked for is not loaded on this server",
         }
     ),
@@ -115,10 +122,10 @@ def create_prediction(  # a plain def: FastAPI runs it in its threadpool, off th
 ) -> PredictionOut:
     served = state.registry.get(model)
     data = read_upload(file.file, state.settings.max_upload_bytes)
-    prediction = grade_upload(
+    knees = grade_upload(
         session, state, user, served, data, file.filename, idempotency_key
     )
-    return PredictionOut.from_row(prediction)
+    return PredictionOut.from_row(knees[0], knees)
 
 
 @router.get(
@@ -136,8 +143,9 @@ def list_predictions(
     ] = 0,
 ) -> PredictionPage:
     items, total = crud.list_predictions(session, user.id, limit, offset)
+    knees = crud.knees_by_upload(session, items)
     return PredictionPage(
-        items=[PredictionOut.from_row(p) for p in items],
+        items=[PredictionOut.from_row(p, knees.get(p.upload_id)) for p in items],
         total=total,
         limit=limit,
         offset=offset,
@@ -152,7 +160,8 @@ def list_predictions(
 def get_prediction(
     prediction_id: PredictionId, user: CurrentUser, session: SessionDep
 ) -> PredictionOut:
-    return PredictionOut.from_row(_own(session, user, prediction_id))
+    prediction = _own(session, user, prediction_id)
+    return PredictionOut.from_row(prediction, crud.upload_knees(session, prediction))
 
 
 def _file(state: AppState, relative: str, what: str) -> FileResponse:
@@ -243,7 +252,8 @@ def get_report(
         if prediction.heatmap_path
         else None
     )
-    out = PredictionOut.from_row(prediction)
+    knees = crud.upload_knees(session, prediction)
+    out = PredictionOut.from_row(prediction, knees)
     content = ReportContent(
         prediction_id=prediction.id,
         grade=prediction.grade,
@@ -255,11 +265,17 @@ def get_report(
         model_version=prediction.model_version,
         original_filename=prediction.original_filename,
         graded_at=prediction.created_at,
-        image_png=png_bytes(xray),
+        image_png=png_bytes(_marked(xray, out)),
         heatmap_png=overlay,
         heatmap_caption=heatmap_caption(prediction.model_kind),
         model_trained_on=out.model_trained_on,
         model_warning=out.model_warning,
+        knee=_knee_text(out.side, out.side_source),
+        other_knees=[
+            f"{_knee_text(k.side, None) or 'a knee'}: KL {k.grade} {k.name} (scan #{k.id})"
+            for k in out.knees
+            if k.id != out.id
+        ],
     )
     filename = f"kneegrade-report-{prediction.id}.pdf"
     return Response(
@@ -267,6 +283,42 @@ def get_report(
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+SIDE_SOURCES = {
+    "dicom": "from the DICOM header",
+    "layout": "from the bilateral view's layout",
+    "anatomy": "from the knee's anatomy",
+}
+
+
+def _knee_text(side: str | None, source: str | None) -> str | None:
+    """ "Right knee (from the DICOM header)", or None when the side is not known."""
+    if side is None:
+        return None
+    text = f"{side.capitalize()} knee"
+    return f"{text} ({SIDE_SOURCES[source]})" if source in SIDE_SOURCES else text
+
+
+def _marked(xray: Image.Image, out: PredictionOut) -> Image.Image:
+    """The X-ray with each knee's box, unless the image is this one knee's crop."""
+    boxed = [k for k in out.knees if k.box is not None]
+    if len(boxed) == 1 and _fills(boxed[0].box, xray):
+        return xray
+    marks = [
+        KneeMark(
+            (k.box.x, k.box.y, k.box.width, k.box.height),
+            f"{(k.side or '?')[0].upper()} KL {k.grade}",
+            k.grade,
+            k.id == out.id,
+        )
+        for k in boxed
+    ]
+    return mark_knees(xray, marks)
+
+
+def _fills(box, image: Image.Image) -> bool:
+    return box.width >= max(image.size) - 1
 
 
 def _xray(state: AppState, prediction: Prediction) -> Image.Image:
@@ -287,6 +339,8 @@ def _heatmap(state: AppState, prediction: Prediction) -> np.ndarray:
     "/{prediction_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a prediction and its pictures",
+    description="Deletes this knee's prediction; the uploaded image stays while another knee"
+    " of the same upload still shows it.",
     response_class=Response,
     responses=error_responses({**UNAUTHORIZED, **NOT_FOUND}),
 )
@@ -297,6 +351,7 @@ def delete_prediction(
     stored = StoredImage(
         prediction.image_path, prediction.thumbnail_path, prediction.heatmap_path
     )
+    shared = crud.image_shared(session, prediction)
     crud.delete_prediction(session, prediction)
-    state.store.delete(stored)
+    state.store.delete(stored, keep_image=shared)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

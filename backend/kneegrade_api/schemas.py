@@ -98,12 +98,14 @@ class KneeOut(BaseModel):
     confidence: Probability
     probabilities: list[Probability] = Field(min_length=5, max_length=5)
     review_recommended: bool
+    review_reason: str | None
     heatmap_url: str | None
     report_url: str
 
     @classmethod
     def from_row(cls, prediction: Prediction) -> "KneeOut":
         url = f"/api/predictions/{prediction.id}"
+        review = review_flag(list(prediction.probabilities))
         return cls(
             id=prediction.id,
             side=prediction.knee_side,
@@ -113,7 +115,8 @@ class KneeOut(BaseModel):
             name=grade_name(prediction.grade),
             confidence=prediction.confidence,
             probabilities=list(prediction.probabilities),
-            review_recommended=review_flag(list(prediction.probabilities)).recommended,
+            review_recommended=review.recommended,
+            review_reason=review.reason,
             heatmap_url=f"{url}/heatmap" if prediction.heatmap_path else None,
             report_url=f"{url}/report",
         )

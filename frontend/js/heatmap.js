@@ -1,6 +1,10 @@
-/** The X-ray with the model's heatmap stacked on top: a switch to show it and an opacity slider. */
+/**
+ * The X-ray with the model's heatmap stacked on top (a switch to show it and an opacity slider)
+ * and the frames of the knees found in it.
+ */
 
 import { showImage, withQuery } from "./api.js";
+import { kneeOverlay } from "./knees.js";
 import { emptyState, h, icon, showError } from "./ui.js";
 
 /** The switch and slider keep their setting from one scan to the next in this tab. */
@@ -41,9 +45,9 @@ function controls(layer) {
 
 /**
  * One scan's picture: the X-ray, and over it the heatmap's colour layer in the same box with the
- * same `object-fit`, so it stays aligned at any size and aspect ratio. Without a heatmap, the
- * X-ray alone and a note.
- * @param {{image_url: string, thumbnail_url: string, heatmap_url?: string|null, model: string, heatmap_caption: string, original_filename: string, grade: number, name: string}} p a prediction
+ * same `object-fit`, so it stays aligned at any size and aspect ratio, and above both the knees'
+ * frames (see knees.js). Without a heatmap, the X-ray alone and a note.
+ * @param {{image_url: string, thumbnail_url: string, heatmap_url?: string|null, model: string, heatmap_caption: string, original_filename: string, grade: number, name: string, knees: object[]}} p a prediction
  * @param {import("./router.js").ViewContext} ctx frees the pictures' object URLs on leaving; errors are shown
  * @param {{imageId?: string, tall?: boolean}} [options] the X-ray's id; `tall` for the result page
  * @returns {HTMLElement}
@@ -51,7 +55,7 @@ function controls(layer) {
 export function heatmapViewer(p, ctx, { imageId = "heatmap-image", tall = false } = {}) {
   const image = h("img", { class: "xray", id: imageId, alt: `Knee X-ray ${p.original_filename}, graded KL ${p.grade} ${p.name}` });
   const layer = h("img", { class: "heatmap-layer", id: "heatmap-layer", alt: "", hidden: true });
-  const stack = h("div", { class: "heatmap-stack" }, image, p.heatmap_url ? layer : null);
+  const stack = h("div", { class: "heatmap-stack" }, image, p.heatmap_url ? layer : null, kneeOverlay(image, p, ctx));
   const frame = h("div", { class: `preview-frame heatmap-frame${tall ? " is-tall" : ""}` }, stack);
   const below = h("figcaption", { class: "d-flex flex-column gap-2 mt-2" });
   const figure = h("figure", { class: "heatmap-viewer mb-0", id: "heatmap-viewer" }, frame, below);

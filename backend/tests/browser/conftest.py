@@ -67,13 +67,18 @@ class LiveServer:
 
 @contextmanager
 def serve(
-    data_dir: Path, models_dir: list[Path], samples: Path
+    data_dir: Path,
+    models_dir: list[Path],
+    samples: Path,
+    localiser_dir: Path | None = None,
 ) -> Iterator[LiveServer]:
-    """The whole app served by uvicorn on a free 127.0.0.1 port, with data in ``data_dir``."""
+    """The whole app served by uvicorn on a free 127.0.0.1 port, with data in ``data_dir``;
+    without ``localiser_dir`` every image is graded whole, as one knee."""
     settings = Settings(
         data_dir=data_dir,
         database_url=None,
         models_dir=models_dir,
+        localiser_dir=localiser_dir,
         samples_dir=samples,
         frontend_dir=FRONTEND,
         secret_key=None,

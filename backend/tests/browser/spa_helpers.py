@@ -73,6 +73,19 @@ def samples(folder: Path) -> list[Path]:
     return sorted(folder.glob("*/*.png"))
 
 
+def shown_rect(page: Page, selector: str) -> dict[str, float]:
+    """Where ``object-fit: contain`` paints the picture inside the element's box."""
+    return page.eval_on_selector(
+        selector,
+        """img => {
+          const r = img.getBoundingClientRect();
+          const scale = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight);
+          const w = img.naturalWidth * scale, h = img.naturalHeight * scale;
+          return { x: r.x + (r.width - w) / 2, y: r.y + (r.height - h) / 2, width: w, height: h };
+        }""",
+    )
+
+
 def chart_values(page: Page, canvas_id: str) -> list[float]:
     """The first dataset's values of the Chart.js chart drawn on ``canvas_id``."""
     return page.evaluate(

@@ -11,7 +11,7 @@ import pytest
 from api_helpers import knee_dicom
 from PIL import Image
 from playwright.sync_api import Locator, Page, Route, expect
-from spa_helpers import User, new_user, samples, sign_in, upload
+from spa_helpers import User, new_user, samples, shown_rect, sign_in, upload
 
 GRADE = re.compile(r"^KL [0-4] · (Normal|Doubtful|Mild|Moderate|Severe)$")
 GRAD_CAM = "Grad-CAM: where the model looked"
@@ -24,19 +24,6 @@ def box(locator: Locator) -> dict[str, float]:
     found = locator.bounding_box()
     assert found is not None, f"{locator} is not laid out"
     return found
-
-
-def shown_rect(page: Page, selector: str) -> dict[str, float]:
-    """Where ``object-fit: contain`` paints the picture inside the element's box."""
-    return page.eval_on_selector(
-        selector,
-        """img => {
-          const r = img.getBoundingClientRect();
-          const scale = Math.min(r.width / img.naturalWidth, r.height / img.naturalHeight);
-          const w = img.naturalWidth * scale, h = img.naturalHeight * scale;
-          return { x: r.x + (r.width - w) / 2, y: r.y + (r.height - h) / 2, width: w, height: h };
-        }""",
-    )
 
 
 def expect_layer_on_the_xray(page: Page, image_id: str) -> None:

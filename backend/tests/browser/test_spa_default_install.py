@@ -1,5 +1,6 @@
 """The default install, as ``make run`` serves it: the released real-radiograph model from
-``models/``, named with its version and data on every grade."""
+``models/`` behind the knee localiser from ``localiser/``, named with its version and data on
+every grade."""
 
 from __future__ import annotations
 
@@ -12,15 +13,16 @@ from playwright.sync_api import Page, expect
 from spa_helpers import new_user, samples, sign_in
 
 RELEASED = REPO / "models"
+LOCALISER = REPO / "localiser"
 
 
 @pytest.fixture(scope="module")
 def live_server(
     tmp_path_factory: pytest.TempPathFactory, synthetic
 ) -> Iterator[LiveServer]:
-    """The app with the models folder ``make run`` serves, and nothing else."""
+    """The app with the models and localiser folders ``make run`` serves, and nothing else."""
     data_dir = tmp_path_factory.mktemp("spa-default") / "data"
-    with serve(data_dir, [RELEASED], synthetic / "samples") as server:
+    with serve(data_dir, [RELEASED], synthetic / "samples", LOCALISER) as server:
         yield server
 
 

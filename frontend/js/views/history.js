@@ -1,11 +1,13 @@
 /**
- * History: the user's scans, newest first, a page at a time, each with the model and version that graded it
- * (flagged "Demo" when the model cannot grade real X-rays), to preview with its heatmap, open or delete.
+ * History: the user's graded knees, newest first, a page at a time, each with its side (and which of
+ * its upload's knees it is), the model and version that graded it (flagged "Demo" when the model
+ * cannot grade real X-rays), to preview with its heatmap, open or delete.
  */
 
 import { api, showImage } from "../api.js";
 import { gradeBadge, reviewAlert, reviewFlag } from "../grades.js";
 import { heatmapViewer } from "../heatmap.js";
+import { kneeNote } from "../knees.js";
 import { demoFlag, modelWarning, provenance } from "../models.js";
 import { reportButton } from "../report.js";
 import { navigate } from "../router.js";
@@ -63,6 +65,7 @@ function previewDialog(ctx) {
     body.append(h("div", { class: "row g-4", id: "scan-preview-content", dataset: { id: p.id } },
       h("div", { class: "col-md-7" }, heatmapViewer(p, current.ctx, { imageId: "preview-image" })),
       h("div", { class: "col-md-5 d-flex flex-column gap-3" },
+        kneeNote(p),
         h("div", { class: "d-flex flex-wrap align-items-center gap-3" },
           gradeBadge(p.grade, true),
           h("div", {},
@@ -99,6 +102,7 @@ function row(p, ctx, onDelete, onPreview) {
     h("td", { class: "text-nowrap", text: percent(p.confidence) }),
     h("td", { class: "min-w-0" },
       h("div", { class: "file-name", title: p.original_filename, text: p.original_filename }),
+      kneeNote(p),
       h("div", { class: "small text-muted text-nowrap", text: formatDate(p.created_at) })),
     h("td", { class: "d-none d-lg-table-cell" },
       h("div", { class: "text-nowrap", text: p.model_name }),
@@ -163,7 +167,7 @@ export async function historyView(root, ctx) {
   }
 
   const onPreview = previewDialog(ctx);
-  const headers = ["Image", "KL grade", "Confidence", "File and date", "Model", "Actions"];
+  const headers = ["Image", "KL grade", "Confidence", "File, knee and date", "Model", "Actions"];
   body.replaceWith(h("div", { class: "card" }, h("div", { class: "card-body" },
     h("div", { class: "table-responsive" },
       h("table", { class: "table table-hover align-middle mb-0", id: "history-table" },

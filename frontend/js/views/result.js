@@ -1,11 +1,14 @@
 /**
- * One graded X-ray: picture and heatmap, KL badge, confidence, the model that graded it and what it
- * learned from (a demo's warning in red), probabilities, review note, PDF report.
+ * One graded knee: the X-ray with its heatmap and the frames of the knees found in it, the knee's
+ * side, KL badge, confidence, the model that graded it and what it learned from (a demo's warning
+ * in red), probabilities, review note, PDF report. An upload of two knees shows both side by side;
+ * choosing one (its card or its frame) opens its own result.
  */
 
 import { api } from "../api.js";
 import { GRADE_FEATURES, GRADE_NAMES, gradeBadge, reviewAlert } from "../grades.js";
 import { heatmapViewer } from "../heatmap.js";
+import { kneePicker, sideLabel } from "../knees.js";
 import { modelWarning, provenance } from "../models.js";
 import { reportButton } from "../report.js";
 import { emptyState, formatDate, h, linkButton, loading, pageHeader, percent, showError } from "../ui.js";
@@ -50,6 +53,8 @@ export async function resultView(root, ctx) {
     h("div", { class: "col-lg-7" },
       h("div", { class: "card h-100" },
         h("div", { class: "card-body d-flex flex-column gap-3" },
+          kneePicker(p),
+          h("h2", { class: "h5 mb-0", id: "knee-side" }, sideLabel(p)),
           h("div", { class: "d-flex flex-wrap align-items-center gap-3" },
             gradeBadge(p.grade, true),
             h("div", {},

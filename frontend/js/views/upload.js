@@ -51,7 +51,7 @@ export async function uploadView(root, ctx) {
   h("p", { class: "fs-5 mb-1" }, "Drag and drop a knee X-ray here"),
   h("p", { class: "mb-3 text-muted" }, "or"),
   h("span", { class: "btn btn-outline-primary", "aria-hidden": "true" }, icon("folder2-open", "me-1"), "Browse files"),
-  h("p", { class: "small text-muted mt-3 mb-0", id: "drop-hint", text: "PNG, JPEG, BMP, TIFF or DICOM (.dcm), up to 20 MiB. An AP view of one knee works best." }));
+  h("p", { class: "small text-muted mt-3 mb-0", id: "drop-hint", text: "PNG, JPEG, BMP, TIFF or DICOM (.dcm), up to 20 MiB. Any framing works: one knee or both (a bilateral standing view), a crop or a wider view; each knee is found and graded separately." }));
 
   const previewImg = h("img", { id: "preview", alt: "" });
   const frame = h("div", { class: "preview-frame" },

@@ -34,7 +34,7 @@ from kneegrade_ml.grades import GRADES
 from kneegrade_ml.localise.joints import Joint
 from kneegrade_ml.localise.localiser import Localiser
 from kneegrade_ml.localise.scenes import Scene, random_scene
-from kneegrade_ml.localise.training import real_crops
+from kneegrade_ml.localise.training import KneeCrops, real_crops
 from kneegrade_ml.predictor import Predictor
 from kneegrade_ml.runtime import configure_cpu
 
@@ -118,10 +118,11 @@ def score_scene(
     localiser: Localiser,
     predictor: Predictor,
     score: LayoutScore,
+    keep_centred_crops: bool = True,
 ) -> None:
     image = Image.fromarray(scene.image)
     start = time.perf_counter()
-    crops = localiser.crops(image)
+    crops = localiser.crops(image, keep_centred_crops=keep_centred_crops)
     score.seconds.append(time.perf_counter() - start)
     graded = (
         [p.grade for p in predictor.predict_batch([c for _, c in crops])]
@@ -176,6 +177,18 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=None, help="crops per layout")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--write", type=Path, default=None, help="save the scenes here")
+    parser.add_argument(
+        "--layouts",
+        nargs="+",
+        choices=LAYOUTS,
+        default=list(LAYOUTS),
+        help="which to run",
+    )
+    parser.add_argument(
+        "--recrop-centred",
+        action="store_true",
+        help="re-crop images that already are centred crops too (the product passes them through)",
+    )
     parser.add_argument("--json", type=Path, default=RESULTS)
     args = parser.parse_args()
     if not args.data.is_dir():
@@ -190,40 +203,53 @@ def main() -> int:
     localiser, predictor = Localiser(args.localiser), Predictor(args.model)
     original = [p.grade for p in _in_batches(predictor, crops.pixels)]
     order = np.random.default_rng(args.seed).permutation(len(samples))[: args.limit]
-    results = {}
-    for layout in LAYOUTS:
+    bench = Bench(crops, grades, original, localiser, predictor, args)
+    results = {layout: bench.run(layout, order).row() for layout in args.layouts}
+    print_table(results, args)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "data": str(args.data),
+        "model": str(args.model),
+        "localiser": str(args.localiser),
+        "limit": args.limit,
+        "recrop_centred": args.recrop_centred,
+        "layouts": results,
+    }
+    args.json.write_text(json.dumps(record, indent=2))
+    console.print(f"Wrote {args.json}")
+    return 0
+
+
+@dataclass
+class Bench:
+    """The crops, their grades, the original crops' grades and the models, for every layout."""
+
+    crops: KneeCrops
+    grades: list[int]
+    original: list[int]
+    localiser: Localiser
+    predictor: Predictor
+    args: argparse.Namespace
+
+    def run(self, layout: str, order: np.ndarray) -> LayoutScore:
+        """Build the layout's scene around each crop in ``order``, re-localise, grade, score."""
         score = LayoutScore()
+        crops, seed = self.crops, self.args.seed
         for i in tqdm(order, desc=layout, leave=False):
-            rng = np.random.default_rng([args.seed, int(i), LAYOUTS.index(layout)])
+            rng = np.random.default_rng([seed, int(i), LAYOUTS.index(layout)])
             partner = int(crops.partners[i])
             other = crops.pixels[partner] if partner >= 0 else None
             scene = random_scene(layout, crops.pixels[i], crops.sides[i], rng, other)
-            knees = (
-                [int(i)]
-                if len(scene.joints) == 1
-                else _pair(i, partner, crops.sides[i])
-            )
-            knee_grades = [grades[k] for k in knees]
-            score_scene(
-                scene,
-                knee_grades,
-                [original[k] for k in knees],
-                localiser,
-                predictor,
-                score,
-            )
-            if args.write:
-                write_scene(
-                    args.write, layout, scene, knee_grades, samples[i].path.stem
-                )
-        results[layout] = score.row()
-    print_table(results, args)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"data": str(args.data), "model": str(args.model),
-                                     "localiser": str(args.localiser), "limit": args.limit,
-                                     "layouts": results}, indent=2))  # fmt: skip
-    console.print(f"Wrote {args.json}")
-    return 0
+            knees = [int(i)]
+            if len(scene.joints) == 2:
+                knees = _pair(i, partner, crops.sides[i])
+            grades = [self.grades[k] for k in knees]
+            originals = [self.original[k] for k in knees]
+            score_scene(scene, grades, originals, self.localiser, self.predictor, score,
+                        keep_centred_crops=not self.args.recrop_centred)  # fmt: skip
+            if self.args.write:
+                write_scene(self.args.write, layout, scene, grades, f"{layout}-{i}")
+        return score
 
 
 def _pair(i: int, partner: int, side: str | None) -> list[int]:

@@ -1,7 +1,7 @@
 """``kneegrade align``: a copy of a graded image folder with every knee cut to one frame.
 
 Each image's strongest knee is cropped to its frame (centred, one scale) and left knees are
-mirrored into right ones, so the same pixel shows the same anatomy in every image: what a model
+mirrored into right ones (by the localiser's best guess of the side where it is not sure), so the same pixel shows the same anatomy in every image: what a model
 reading raw pixels (the Random Forest) needs. Images where no knee is found are copied as they are.
 """
 
@@ -16,7 +16,7 @@ from tqdm import tqdm
 from kneegrade_ml.data.folders import SPLITS, scan_split
 from kneegrade_ml.data.images import read_image
 from kneegrade_ml.data.source import DATASET_FILE, SOURCE_FILE
-from kneegrade_ml.localise.joints import crop_joint
+from kneegrade_ml.localise.joints import Joint, crop_joint
 from kneegrade_ml.localise.localiser import Localiser
 
 
@@ -38,11 +38,19 @@ def align_dataset(
                 continue
             joint = max(joints, key=lambda j: j.score)
             crop = crop_joint(image, joint)
-            if joint.side == "left":
+            left = _is_left(joint)
+            if left:
                 crop = ImageOps.mirror(crop)
-            counts[f"aligned, side {joint.side or 'unknown'}"] += 1
+            counts[f"aligned, {'left knee mirrored' if left else 'right knee'}"] += 1
             crop.save(target)
     return counts
+
+
+def _is_left(joint: Joint) -> bool:
+    """The joint's side, or the localiser's better guess where it is not sure enough to say."""
+    if joint.side is not None:
+        return joint.side == "left"
+    return joint.right is not None and joint.right < 0.5
 
 
 def _describe(data: Path, out: Path, localiser: Localiser) -> None:

@@ -5,7 +5,7 @@ Boxes are squares in the image's own pixels: the frame a training crop of that k
 image; where a box reaches past the image's edge, the edge pixels are repeated.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image
@@ -23,9 +23,10 @@ class Joint:
     size: float
     score: float
     side: str | None = None
-    side_source: str | None = (
-        None  # "dicom", "layout" (bilateral view) or "anatomy" (fibula)
-    )
+    side_source: str | None = None
+    """How the side is known: "dicom", "layout" (a bilateral view) or "anatomy" (the fibula)."""
+    right: float | None = None
+    """The localiser's probability that this is a right knee, from its anatomy."""
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -34,7 +35,7 @@ class Joint:
         return (self.cx - half, self.cy - half, self.size, self.size)
 
     def with_side(self, side: str | None, source: str | None) -> "Joint":
-        return Joint(self.cx, self.cy, self.size, self.score, side, source)
+        return replace(self, side=side, side_source=source)
 
 
 def whole_image(image: Image.Image, score: float = 1.0) -> Joint:

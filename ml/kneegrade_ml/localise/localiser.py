@@ -8,7 +8,7 @@ the network reads it, when it is sure.
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -99,18 +99,17 @@ class Localiser:
         joints = _decode(maps, box.scale)
         joints = [_clip_to_image(j, image) for j in joints]
         if keep_centred_crops and is_centred_crop(image, joints):
-            joints = [
-                whole_image(image, joints[0].score).with_side(
-                    joints[0].side, joints[0].side_source
-                )
-            ]
+            joints = [replace(joints[0], **_frame(whole_image(image)))]
         return assign_sides(sorted(joints, key=lambda j: j.cx), hints or ImageHints())
 
     def crops(
-        self, image: Image.Image, hints: ImageHints | None = None
+        self,
+        image: Image.Image,
+        hints: ImageHints | None = None,
+        keep_centred_crops: bool = True,
     ) -> list[tuple[Joint, Image.Image]]:
         """Each joint with its square crop; a centred crop comes back as the image itself."""
-        found = self.find(image, hints)
+        found = self.find(image, hints, keep_centred_crops)
         return [
             (joint, image if _is_whole(joint, image) else crop_joint(image, joint))
             for joint in found
@@ -130,12 +129,18 @@ def _decode(maps: torch.Tensor, scale: float) -> list[Joint]:
         y = (row + float(maps[OFFSET_Y, row, col])) * STRIDE / scale
         size = float(torch.exp(maps[LOG_SIZE, row, col])) * INPUT_SIZE / scale
         right = float(torch.sigmoid(maps[RIGHT_SIDE, row, col]))
-        joint = Joint(x, y, size, float(heat[row, col]), *_anatomical_side(right))
+        joint = Joint(
+            x, y, size, float(heat[row, col]), *_anatomical_side(right), right
+        )
         if all(_overlap(joint, kept) < 0.3 for kept in joints):
             joints.append(joint)
         if len(joints) == MAX_JOINTS:
             break
     return joints
+
+
+def _frame(joint: Joint) -> dict:
+    return {"cx": joint.cx, "cy": joint.cy, "size": joint.size}
 
 
 def _anatomical_side(right: float) -> tuple[str | None, str | None]:
@@ -158,8 +163,7 @@ def _overlap(a: Joint, b: Joint) -> float:
 
 def _clip_to_image(joint: Joint, image: Image.Image) -> Joint:
     """A frame no bigger than the image's longer side (a knee never outgrows its radiograph)."""
-    size = min(joint.size, float(max(image.size)))
-    return Joint(joint.cx, joint.cy, size, joint.score, joint.side, joint.side_source)
+    return replace(joint, size=min(joint.size, float(max(image.size))))
 
 
 def is_centred_crop(image: Image.Image, joints: list[Joint]) -> bool:

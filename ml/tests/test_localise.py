@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from pydicom.dataset import FileMetaDataset
 
 from kneegrade_ml.bundle import ModelLoadError
 from kneegrade_ml.knees import NoKneeFound, grade_knees, place_heatmap
+from kneegrade_ml.localise.align import align_dataset
 from kneegrade_ml.localise.hints import knee_hints
 from kneegrade_ml.localise.joints import Joint, crop_joint
 from kneegrade_ml.localise.localiser import (
@@ -205,3 +207,24 @@ def test_real_crops_read_sides_and_partners_from_oai_names(tmp_path):
     crops = real_crops(tmp_path / "val")
     assert crops.sides == ("left", "right", "left")
     assert list(crops.partners) == [1, 0, -1]
+
+
+def test_align_cuts_every_knee_to_its_frame_and_keeps_the_data_set_kind(
+    tmp_path, knees, localiser
+):
+    data = tmp_path / "synthetic"
+    for i, pixels in enumerate(knees.pixels[:3]):
+        scene = random_scene("wide", pixels, knees.sides[i], np.random.default_rng(i))
+        folder = data / "test" / str(i)
+        folder.mkdir(parents=True)
+        Image.fromarray(scene.image).save(folder / f"knee{i}.png")
+    (data / "dataset.json").write_text('{"kind": "synthetic", "seed": 0}')
+    counts = align_dataset(data, tmp_path / "aligned", localiser, progress=False)
+    assert sum(counts.values()) == 3 and "no knee found: copied" not in counts
+    for i in range(3):
+        with Image.open(
+            tmp_path / "aligned" / "test" / str(i) / f"knee{i}.png"
+        ) as crop:
+            assert crop.width == crop.height
+    record = json.loads((tmp_path / "aligned" / "dataset.json").read_text())
+    assert record["kind"] == "synthetic" and "localiser 1.0.0" in record["aligned_by"]

@@ -2,7 +2,7 @@
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     default_model: str | None = None
     """The model id that grades when a request names none; unset means the first model trained
     on real radiographs, else ``mobilenetv2``, else the first loaded."""
+    engine: Literal["onnx", "torch"] = "onnx"
+    """What runs the networks' forward passes: ONNX Runtime (exported from the weights at start,
+    checked against torch; a network that fails the check falls back to torch), or torch."""
     localiser_dir: Path | None = Path("localiser")
     """The knee-joint localiser that finds each knee before grading; empty turns it off (every
     image is then graded whole, as a single-knee crop)."""

@@ -1,5 +1,5 @@
 """Grading one upload, for the single and the batch routes: decode, find the knees, grade and
-explain each, then store.
+store (the heatmaps follow, off the request path: ``heatmaps``).
 
 The files and the database rows are written together: if either fails, neither is left.
 """
@@ -8,7 +8,6 @@ import unicodedata
 import uuid
 from pathlib import PurePosixPath
 
-from PIL import Image
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,13 +18,7 @@ from kneegrade_api.inference import ServedModel
 from kneegrade_api.models import Prediction, User
 from kneegrade_api.state import AppState
 from kneegrade_api.storage import StoredImage
-from kneegrade_ml.serving import (
-    GradedKnee,
-    NoKneeFound,
-    crop_joint,
-    heatmap_png,
-    knee_hints,
-)
+from kneegrade_ml.serving import GradedKnee, NoKneeFound, knee_crop, knee_hints
 
 
 def display_name(filename: str | None) -> str:
@@ -62,10 +55,7 @@ def grade_upload(
         user.id,
         upload.data,
         ".png",
-        [
-            (thumbnail_png(_thumbnail_of(upload.image, knee)), _heatmap(knee))
-            for knee in knees
-        ],
+        [thumbnail_png(knee_crop(upload.image, knee.joint)) for knee in knees],
     )
     upload_id = uuid.uuid4().hex
     rows = [
@@ -122,15 +112,6 @@ def _row(
         knee_side_source=joint.side_source,
         knee_box=[round(v, 1) for v in joint.box],
     )
-
-
-def _thumbnail_of(image: Image.Image, knee: GradedKnee) -> Image.Image:
-    """The knee itself for a history list: its crop, or the whole image when that is the crop."""
-    return crop_joint(image, knee.joint)
-
-
-def _heatmap(knee: GradedKnee) -> bytes | None:
-    return heatmap_png(knee.heatmap) if knee.heatmap is not None else None
 
 
 def _delete_files(state: AppState, stored: list[StoredImage]) -> None:

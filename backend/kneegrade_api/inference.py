@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from kneegrade_api.exceptions import ModelUnavailable, UnknownModel
@@ -18,10 +19,12 @@ from kneegrade_ml.serving import (
     DEFAULT_KIND,
     GradedKnee,
     ImageHints,
+    Joint,
     Localiser,
     ModelInfo,
     Prediction,
     Predictor,
+    explain_knee,
     grade_knees,
 )
 
@@ -69,19 +72,26 @@ class ServedModel:
         localiser: Localiser | None,
         hints: ImageHints | None = None,
     ) -> list[GradedKnee]:
-        """Every knee the localiser finds (the whole image without one), graded, each with the
-        heatmap for its grade at the image's size; ``NoKneeFound`` when there is none."""
+        """Every knee the localiser finds (the whole image without one), graded;
+        ``NoKneeFound`` when there is none."""
         with self.lock:
-            return grade_knees(self.predictor, localiser, image, hints)
+            return grade_knees(self.predictor, localiser, image, hints, explain=False)
+
+    def explain(self, image: Image.Image, joint: Joint, grade: int) -> np.ndarray:
+        """The heatmap for ``grade`` of the knee at ``joint``, at the image's size."""
+        with self.lock:
+            return explain_knee(self.predictor, image, joint, grade)
 
 
-def _load(model_id: str, directory: Path) -> ServedModel:
+def _load(model_id: str, directory: Path, engine: str) -> ServedModel:
     """Load a model directory and grade a blank image: a broken model fails here, not later.
 
     The heatmap is drawn once too, so the first upload does not pay Grad-CAM's import.
     """
-    model = ServedModel(model_id, Predictor(directory))
-    model.grade(Image.new("L", (224, 224)), localiser=None)
+    model = ServedModel(model_id, Predictor(directory, engine))
+    blank = Image.new("L", (224, 224))
+    (knee,) = model.grade(blank, localiser=None)
+    model.explain(blank, knee.joint, knee.prediction.grade)
     return model
 
 
@@ -134,9 +144,10 @@ class ModelRegistry:
 
     @classmethod
     def load(
-        cls, folders: Iterable[Path], default: str | None = None
+        cls, folders: Iterable[Path], default: str | None = None, engine: str = "torch"
     ) -> "ModelRegistry":
-        """Load every model directory in ``folders``; failures are logged, not raised."""
+        """Load every model directory in ``folders`` to run on ``engine``; failures are
+        logged, not raised."""
         models: dict[str, ServedModel] = {}
         status: dict[str, str] = {}
         for model_id, directory in model_directories(folders).items():
@@ -144,13 +155,18 @@ class ModelRegistry:
                 status[model_id] = MISSING
                 continue
             try:
-                models[model_id] = _load(model_id, directory)
+                models[model_id] = _load(model_id, directory, engine)
             except Exception as err:  # a bad model must not stop the others serving
                 log.exception("model %s in %s cannot be served", model_id, directory)
                 status[model_id] = f"error: {err}"
             else:
                 status[model_id] = LOADED
-                log.info("model %s loaded from %s", model_id, directory)
+                log.info(
+                    "model %s loaded from %s (%s)",
+                    model_id,
+                    directory,
+                    models[model_id].predictor.engine,
+                )
         return cls(models, status, default)
 
     def get(self, model_id: str | None = None) -> ServedModel:

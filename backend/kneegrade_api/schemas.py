@@ -99,7 +99,7 @@ class KneeOut(BaseModel):
     probabilities: list[Probability] = Field(min_length=5, max_length=5)
     review_recommended: bool
     review_reason: str | None
-    heatmap_url: str | None
+    heatmap_url: str
     report_url: str
 
     @classmethod
@@ -117,7 +117,7 @@ class KneeOut(BaseModel):
             probabilities=list(prediction.probabilities),
             review_recommended=review.recommended,
             review_reason=review.reason,
-            heatmap_url=f"{url}/heatmap" if prediction.heatmap_path else None,
+            heatmap_url=f"{url}/heatmap",
             report_url=f"{url}/report",
         )
 
@@ -187,8 +187,9 @@ class PredictionOut(BaseModel):
     )
     image_url: str
     thumbnail_url: str
-    heatmap_url: str | None = Field(
-        description="the model's heatmap over the X-ray; null when none was made"
+    heatmap_url: str = Field(
+        description="the model's heatmap over the X-ray, made just after the answer (or when"
+        " first asked for)"
     )
     report_url: str = Field(description="a one-page PDF report")
     upload_id: str | None = Field(
@@ -240,7 +241,7 @@ class PredictionOut(BaseModel):
             review_reason=review.reason,
             image_url=f"{url}/image",
             thumbnail_url=f"{url}/thumbnail",
-            heatmap_url=f"{url}/heatmap" if prediction.heatmap_path else None,
+            heatmap_url=f"{url}/heatmap",
             report_url=f"{url}/report",
             upload_id=prediction.upload_id,
             side=prediction.knee_side,
@@ -327,6 +328,9 @@ class ModelOut(BaseModel):
     name: str = Field(examples=["KneeGrade KL MobileNetV2"])
     version: str = Field(examples=["1.0.0"])
     default: bool
+    engine: Literal["onnx", "torch"] = Field(
+        description="what runs its forward passes on this server"
+    )
     heatmap_caption: str = Field(description="what its heatmaps show")
     data_kind: DataKind = Field(
         description="what it learned from: `real` radiographs, `synthetic` images (a demo)"

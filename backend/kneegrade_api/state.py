@@ -44,7 +44,9 @@ class AppState:
             secret_key = settings.secret_key.get_secret_value()
         else:
             secret_key = load_or_create_secret_key(settings.secret_key_file)
-        registry = ModelRegistry.load(settings.models_dir, settings.default_model)
+        registry = ModelRegistry.load(
+            settings.models_dir, settings.default_model, settings.engine
+        )
         localiser, localiser_status = load_localiser(settings.localiser_dir)
         sessions = session_factory(engine)
         store = ImageStore(settings.uploads_dir)

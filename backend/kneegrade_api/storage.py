@@ -1,7 +1,7 @@
 """Uploaded images on disk: generated names under ``<uploads dir>/<user id>/``, never the client's.
 
-Each upload has its image and, for each knee found in it, a thumbnail of that knee and (for
-models that explain themselves) a heatmap.
+Each upload has its image and, for each knee found in it, a thumbnail of that knee and, once it
+is made (``heatmaps``), a heatmap.
 """
 
 import logging
@@ -48,10 +48,10 @@ class ImageStore:
         user_id: int,
         image: bytes,
         extension: str,
-        knees: list[tuple[bytes, bytes | None]],
+        thumbnails: list[bytes],
     ) -> list[StoredImage]:
-        """Write the image once and, per knee, its thumbnail and heatmap (``knees``); every knee
-        shares the image. If any write fails, none is left behind."""
+        """Write the image once and, per knee, its thumbnail; every knee shares the image (their
+        heatmaps come later, ``save_heatmap``). If any write fails, none is left behind."""
         folder = Path(str(user_id))
         (self.root / folder).mkdir(parents=True, exist_ok=True)
         stem = uuid.uuid4().hex
@@ -60,22 +60,21 @@ class ImageStore:
         stored = []
         try:
             self._write(image_path, image, written)
-            for index, (thumbnail, heatmap) in enumerate(knees):
-                knee = StoredImage(
-                    image_path,
-                    self._write(
-                        str(folder / f"{stem}.{index}.thumb.png"), thumbnail, written
-                    ),
-                    heatmap
-                    and self._write(
-                        str(folder / f"{stem}.{index}.heatmap.png"), heatmap, written
-                    ),
+            for index, thumbnail in enumerate(thumbnails):
+                path = str(folder / f"{stem}.{index}.thumb.png")
+                stored.append(
+                    StoredImage(image_path, self._write(path, thumbnail, written))
                 )
-                stored.append(knee)
         except BaseException:
             self._remove(written)
             raise
         return stored
+
+    def save_heatmap(self, user_id: int, heatmap: bytes) -> str:
+        """Write a heatmap made after its upload; its path, for the prediction's row."""
+        relative = str(Path(str(user_id)) / f"{uuid.uuid4().hex}.heatmap.png")
+        self.path(relative).parent.mkdir(parents=True, exist_ok=True)
+        return self._write(relative, heatmap, [])
 
     def _write(self, relative: str, data: bytes, written: list[str]) -> str:
         written.append(relative)

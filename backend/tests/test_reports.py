@@ -58,16 +58,36 @@ def test_report_shows_the_review_flag_and_its_reason_or_says_none_was_raised(
     assert "Review recommended" not in clear
 
 
-def test_report_without_heatmap_for_older_predictions(
+def _forget_heatmap(
+    api: TestClient, prediction_id: int, model: str | None = None
+) -> None:
+    """As for a prediction made before heatmaps, or one whose heatmap a restart lost."""
+    with app_state(api).sessions() as session:
+        row = session.get(Prediction, prediction_id)
+        row.heatmap_path = None
+        row.model_id = model or row.model_id
+        session.commit()
+
+
+def test_a_missing_heatmap_is_made_on_request(
+    api: TestClient, user: Account, sample_png: bytes
+) -> None:
+    body = upload(api, user, sample_png, "mobilenetv2").json()
+    _forget_heatmap(api, body["id"])
+    heatmap = api.get(body["heatmap_url"], headers=user.headers)
+    assert heatmap.status_code == 200 and heatmap.headers["content-type"] == "image/png"
+    (page,) = _pdf(api, user, body["report_url"]).pages
+    assert len(page.images) == 2
+
+
+def test_report_without_heatmap_when_its_model_is_gone(
     api: TestClient, user: Account, sample_png: bytes
 ) -> None:
     body = upload(api, user, sample_png, "rf").json()
-    with app_state(api).sessions() as session:
-        session.get(Prediction, body["id"]).heatmap_path = None
-        session.commit()
-    again = api.get(f"/api/predictions/{body['id']}", headers=user.headers).json()
-    assert again["heatmap_url"] is None
-    assert api.get(body["heatmap_url"], headers=user.headers).status_code == 404
+    _forget_heatmap(api, body["id"], model="retired-model")
+    missing = api.get(body["heatmap_url"], headers=user.headers)
+    assert missing.status_code == 404
+    assert "retired-model" in missing.json()["detail"]
     (page,) = _pdf(api, user, body["report_url"]).pages
     assert len(page.images) == 1
 

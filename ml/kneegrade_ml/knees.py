@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from kneegrade_ml.localise.joints import Joint, whole_image
+from kneegrade_ml.localise.joints import Joint, crop_joint, is_whole_image, whole_image
 from kneegrade_ml.localise.localiser import ImageHints, Localiser
 from kneegrade_ml.predictor import Prediction, Predictor
 
@@ -53,16 +53,34 @@ def grade_knees(
     """Every knee of ``image`` graded (left to right on the image), with heatmaps if asked."""
     crops = knee_crops(image, localiser, hints)
     predictions = predictor.predict_batch([crop for _, crop in crops])
-    graded = []
-    for (joint, crop), prediction in zip(crops, predictions, strict=True):
-        heatmap = None
-        if explain:
-            local = predictor.explain(crop, prediction.grade)
-            heatmap = (
-                place_heatmap(local, joint, image.size) if crop is not image else local
-            )
-        graded.append(GradedKnee(joint, prediction, heatmap))
-    return graded
+    return [
+        GradedKnee(
+            joint,
+            prediction,
+            explain_knee(predictor, image, joint, prediction.grade)
+            if explain
+            else None,
+        )
+        for (joint, _), prediction in zip(crops, predictions, strict=True)
+    ]
+
+
+def knee_crop(image: Image.Image, joint: Joint) -> Image.Image:
+    """The knee's crop, or the image itself when the joint's frame is the whole image (the
+    upload was a crop already)."""
+    if is_whole_image(joint, image):
+        return image
+    return crop_joint(image, joint)
+
+
+def explain_knee(
+    predictor: Predictor, image: Image.Image, joint: Joint, grade: int
+) -> np.ndarray:
+    """The heatmap for ``grade`` of the knee at ``joint``, at the image's size (zero outside
+    the knee's frame): what the API stores, whenever it is made."""
+    crop = knee_crop(image, joint)
+    local = predictor.explain(crop, grade)
+    return local if crop is image else place_heatmap(local, joint, image.size)
 
 
 def place_heatmap(local: np.ndarray, joint: Joint, size: tuple[int, int]) -> np.ndarray:

@@ -15,6 +15,7 @@ from PIL import Image
 from kneegrade_ml.bundle import load_bundle
 from kneegrade_ml.data.images import read_image
 from kneegrade_ml.grades import grade_name
+from kneegrade_ml.models.base import TorchClassifier
 
 ImageSource = Image.Image | bytes | Path | str
 
@@ -38,16 +39,36 @@ class Prediction:
         )
 
 
-class Predictor:
-    """A loaded model, ready to grade: ``Predictor(model_dir)`` once, then ``predict``."""
+ENGINES = ("torch", "onnx")
+"""How a network runs its forward passes; ONNX Runtime falls back to torch where it cannot."""
 
-    def __init__(self, directory: Path | str):
+
+class Predictor:
+    """A loaded model, ready to grade: ``Predictor(model_dir)`` once, then ``predict``.
+
+    ``engine="onnx"`` runs the networks' forward passes on ONNX Runtime (checked against torch
+    when loading); the Random Forest and Grad-CAM run as they always do.
+    """
+
+    def __init__(self, directory: Path | str, engine: str = "torch"):
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r} (one of {', '.join(ENGINES)})")
         self.directory = Path(directory)
         self.classifier, self.card = load_bundle(self.directory)
+        self.forward = None
+        if engine == "onnx" and isinstance(self.classifier, TorchClassifier):
+            from kneegrade_ml.onnx_engine import onnx_forward
+
+            self.forward = onnx_forward(self.classifier)
 
     @property
     def kind(self) -> str:
         return self.classifier.kind
+
+    @property
+    def engine(self) -> str:
+        """What runs the forward passes: ``onnx`` or ``torch``."""
+        return "onnx" if self.forward is not None else "torch"
 
     def pixels(self, images: Sequence[ImageSource]) -> torch.Tensor:
         """Decode (if needed) and resize images to the model's uint8 input batch."""
@@ -55,7 +76,10 @@ class Predictor:
 
     def predict_proba(self, images: Sequence[ImageSource]) -> np.ndarray:
         """Probabilities (N, 5) for a batch of images."""
-        return self.classifier.predict_pixels(self.pixels(images))
+        pixels = self.pixels(images)
+        if self.forward is None:
+            return self.classifier.predict_pixels(pixels)
+        return self.classifier.predict_pixels(pixels, forward=self.forward)
 
     def predict_batch(self, images: Sequence[ImageSource]) -> list[Prediction]:
         return [Prediction.from_probabilities(p) for p in self.predict_proba(images)]

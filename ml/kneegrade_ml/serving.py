@@ -22,9 +22,15 @@ from kneegrade_ml.explain.render import (
     read_heatmap_png,
 )
 from kneegrade_ml.grades import GRADE_NAMES, GRADES, grade_name
-from kneegrade_ml.knees import GradedKnee, NoKneeFound, grade_knees
+from kneegrade_ml.knees import (
+    GradedKnee,
+    NoKneeFound,
+    explain_knee,
+    grade_knees,
+    knee_crop,
+)
 from kneegrade_ml.localise.hints import knee_hints
-from kneegrade_ml.localise.joints import Joint, crop_joint
+from kneegrade_ml.localise.joints import Joint, crop_joint, whole_image
 from kneegrade_ml.localise.localiser import ImageHints, Localiser
 from kneegrade_ml.modelcard import ModelInfo, model_warning
 from kneegrade_ml.models.registry import DEFAULT_KIND, display_name, heatmap_caption
@@ -55,11 +61,13 @@ __all__ = [
     "configure_cpu",
     "crop_joint",
     "display_name",
+    "explain_knee",
     "grade_knees",
     "grade_name",
     "heatmap_caption",
     "heatmap_png",
     "is_dicom",
+    "knee_crop",
     "knee_hints",
     "model_warning",
     "overlay_png",
@@ -67,4 +75,5 @@ __all__ = [
     "read_heatmap_png",
     "read_image",
     "review_flag",
+    "whole_image",
 ]

@@ -22,6 +22,7 @@ def model_out(model: ServedModel, default: bool) -> ModelOut:
         name=info.name,
         version=info.version,
         default=default,
+        engine=model.predictor.engine,
         data_kind=info.data_kind,
         demo=info.demo,
         warning=info.warning,

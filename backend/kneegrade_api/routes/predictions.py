@@ -2,9 +2,9 @@
 
 from typing import Annotated, Literal
 
-import numpy as np
 from fastapi import (
     APIRouter,
+    BackgroundTasks,
     File,
     Form,
     Header,
@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 from kneegrade_api import crud
 from kneegrade_api.deps import CurrentUser, SessionDep, StateDep
 from kneegrade_api.errors import UNAUTHORIZED, error_responses
+from kneegrade_api.exceptions import NotFound
 from kneegrade_api.grading import grade_upload
+from kneegrade_api.heatmaps import heatmap_of, make_heatmaps
 from kneegrade_api.images import ACCEPTED, png_bytes, read_upload
 from kneegrade_api.models import Prediction, User
 from kneegrade_api.report import KneeMark, ReportContent, mark_knees, render_report
@@ -38,7 +40,6 @@ from kneegrade_ml.serving import (
     colour_layer_png,
     heatmap_caption,
     overlay_png,
-    read_heatmap_png,
     read_image,
 )
 
@@ -109,6 +110,7 @@ def create_prediction(  # a plain def: FastAPI runs it in its threadpool, off th
     session: SessionDep,
     state: StateDep,
     file: Annotated[UploadFile, File(description=f"the X-ray: {ACCEPTED}")],
+    background: BackgroundTasks,
     model: Annotated[str | None, Form(description=MODEL_FIELD)] = None,
     idempotency_key: Annotated[
         str | None,
@@ -125,6 +127,7 @@ def create_prediction(  # a plain def: FastAPI runs it in its threadpool, off th
     knees = grade_upload(
         session, state, user, served, data, file.filename, idempotency_key
     )
+    background.add_task(make_heatmaps, state, [knee.id for knee in knees])
     return PredictionOut.from_row(knees[0], knees)
 
 
@@ -197,7 +200,10 @@ def get_thumbnail(
     "/{prediction_id}/heatmap",
     summary="The model's heatmap over the X-ray (PNG)",
     description="Where the model looked for the grade it gave: Grad-CAM for the neural"
-    " networks, pixel importance for the Random Forest (the same for every image)."
+    " networks, pixel importance for the Random Forest (the same for every image), over the"
+    " whole X-ray and zero outside this knee's box. It is made after the upload is answered;"
+    " asked for before that, or after a restart lost it, it is made then (by the model that"
+    " graded, which must be loaded)."
     " `layer=overlay` (default) blends it into the X-ray; `layer=colour` is the heatmap"
     " alone, see-through where cold, at the X-ray's size, for viewers with an opacity control.",
     response_class=Response,
@@ -206,7 +212,8 @@ def get_thumbnail(
         **error_responses(
             {
                 **UNAUTHORIZED,
-                404: "No such prediction among the caller's own, or it has no heatmap",
+                404: "No such prediction among the caller's own, or it has no heatmap and"
+                " the model that graded it is not loaded here",
                 422: "The prediction id is not an integer, or an unknown layer",
             }
         ),
@@ -222,7 +229,7 @@ def get_heatmap(
     ] = "overlay",
 ) -> Response:
     prediction = _own(session, user, prediction_id)
-    heatmap = _heatmap(state, prediction)
+    heatmap = heatmap_of(session, state, prediction)
     if layer == "colour":
         picture = colour_layer_png(heatmap)
     else:
@@ -247,11 +254,7 @@ def get_report(
 ) -> Response:
     prediction = _own(session, user, prediction_id)
     xray = _xray(state, prediction)
-    overlay = (
-        overlay_png(xray, _heatmap(state, prediction))
-        if prediction.heatmap_path
-        else None
-    )
+    overlay = _overlay(session, state, prediction, xray)
     knees = crud.upload_knees(session, prediction)
     out = PredictionOut.from_row(prediction, knees)
     content = ReportContent(
@@ -326,13 +329,14 @@ def _xray(state: AppState, prediction: Prediction) -> Image.Image:
     return read_image(state.store.read(prediction.image_path, "image"))
 
 
-def _heatmap(state: AppState, prediction: Prediction) -> np.ndarray:
-    if not prediction.heatmap_path:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            detail=f"prediction {prediction.id} has no heatmap (graded before heatmaps)",
-        )
-    return read_heatmap_png(state.store.read(prediction.heatmap_path, "heatmap"))
+def _overlay(
+    session: Session, state: AppState, prediction: Prediction, xray: Image.Image
+) -> bytes | None:
+    """The heatmap over the X-ray for the report; None when it cannot be made here."""
+    try:
+        return overlay_png(xray, heatmap_of(session, state, prediction))
+    except NotFound:
+        return None
 
 
 @router.delete(

@@ -43,6 +43,12 @@ def whole_image(image: Image.Image, score: float = 1.0) -> Joint:
     return Joint(image.width / 2, image.height / 2, float(max(image.size)), score)
 
 
+def is_whole_image(joint: Joint, image: Image.Image) -> bool:
+    """Whether ``joint``'s frame is the whole image's (to half a pixel, as stored boxes round)."""
+    frame = whole_image(image)
+    return all(abs(a - b) <= 0.5 for a, b in zip(joint.box, frame.box, strict=True))
+
+
 def crop_joint(image: Image.Image, joint: Joint) -> Image.Image:
     """The joint's square frame cut from the image (edge pixels repeated past its borders)."""
     x, y, size, _ = joint.box

@@ -18,7 +18,7 @@ from torch.nn import functional as F
 
 from kneegrade_ml.bundle import ModelLoadError, verify_files
 from kneegrade_ml.localise.inputs import letterbox
-from kneegrade_ml.localise.joints import Joint, crop_joint, whole_image
+from kneegrade_ml.localise.joints import Joint, crop_joint, is_whole_image, whole_image
 from kneegrade_ml.localise.network import (
     HEAT,
     INPUT_SIZE,
@@ -111,7 +111,7 @@ class Localiser:
         """Each joint with its square crop; a centred crop comes back as the image itself."""
         found = self.find(image, hints, keep_centred_crops)
         return [
-            (joint, image if _is_whole(joint, image) else crop_joint(image, joint))
+            (joint, image if is_whole_image(joint, image) else crop_joint(image, joint))
             for joint in found
         ]
 
@@ -179,10 +179,6 @@ def is_centred_crop(image: Image.Image, joints: list[Joint]) -> bool:
         and abs(joint.cx - width / 2) <= CENTRED_MAX_OFFSET * width
         and abs(joint.cy - height / 2) <= CENTRED_MAX_OFFSET * height
     )
-
-
-def _is_whole(joint: Joint, image: Image.Image) -> bool:
-    return joint.box == whole_image(image).box
 
 
 def assign_sides(joints: list[Joint], hints: ImageHints) -> list[Joint]:

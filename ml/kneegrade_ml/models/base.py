@@ -5,6 +5,8 @@ The bottom layer: nothing here knows how a model is trained (``training/``) or e
 """
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import ClassVar
 
@@ -15,6 +17,9 @@ from torch import nn
 from kneegrade_ml.models.config import ModelConfig
 from kneegrade_ml.models.outputs import module_logits, softmax_with_temperature
 from kneegrade_ml.preprocess import InputSpec
+
+Forward = Callable[[torch.Tensor], torch.Tensor]
+"""uint8 pixels (N, 1, size, size) -> logits (N, 5): one way to run a network."""
 
 
 class KLClassifier(ABC):
@@ -74,19 +79,26 @@ class TorchClassifier(KLClassifier):
         """(normalised pixels -> Grad-CAM's target activations, those activations -> logits)."""
 
     def pixel_logits(
-        self, pixels: torch.Tensor, device: torch.device | str = "cpu"
+        self,
+        pixels: torch.Tensor,
+        device: torch.device | str = "cpu",
+        forward: Forward | None = None,
     ) -> torch.Tensor:
-        """Uncalibrated logits (N, 5), averaged with the mirror image's when ``tta_flip``."""
-        views = [pixels, pixels.flip(-1)] if self.config.tta_flip else [pixels]
-        return torch.stack(
-            [
-                module_logits(self.network, v, self.network_input, device=device)
-                for v in views
-            ]
-        ).mean(0)
+        """Uncalibrated logits (N, 5), averaged with the mirror image's when ``tta_flip``.
 
-    def predict_pixels(self, pixels: torch.Tensor) -> np.ndarray:
-        logits = self.pixel_logits(pixels).numpy()
+        ``forward`` runs the network another way (ONNX Runtime when serving); by default torch.
+        """
+        if forward is None:
+            forward = partial(
+                module_logits, self.network, prepare=self.network_input, device=device
+            )
+        views = [pixels, pixels.flip(-1)] if self.config.tta_flip else [pixels]
+        return torch.stack([forward(v) for v in views]).mean(0)
+
+    def predict_pixels(
+        self, pixels: torch.Tensor, forward: Forward | None = None
+    ) -> np.ndarray:
+        logits = self.pixel_logits(pixels, forward=forward).numpy()
         return softmax_with_temperature(logits, self.config.temperature)
 
     def save(self, path: Path) -> None:

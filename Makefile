@@ -91,13 +91,14 @@ bench: setup
 	$(BIN)/python bench/bench_training.py
 	$(BIN)/python bench/bench_layout.py
 	$(BIN)/python bench/bench_heatmap.py
+	$(BIN)/python bench/bench_serving.py
 
 # Serve the SPA, the API (/api) and the docs (/docs) on port 5011 with the models in MODELS;
 # nothing to train. The database is migrated at start.
 run: setup
 	KNEEGRADE_MODELS_DIR="$(MODELS)" \
 	KNEEGRADE_SAMPLES_DIR="$${KNEEGRADE_SAMPLES_DIR:-$(ARTIFACTS)/synthetic/samples}" \
-	exec $(BIN)/uvicorn kneegrade_api.main:app --host 0.0.0.0 --port 5011 --no-server-header
+	exec $(BIN)/kneegrade-api --host 0.0.0.0 --port 5011
 
 clean:
 	rm -rf $(ARTIFACTS) .pytest_cache .ruff_cache

@@ -7,8 +7,16 @@ import uvicorn
 
 
 def _serve(args: argparse.Namespace) -> None:
+    """Uvicorn with ``--workers`` processes (default ``KNEEGRADE_WORKERS``), each loading the
+    models once."""
+    from kneegrade_api.config import Settings
+
     uvicorn.run(
-        "kneegrade_api.main:app", host=args.host, port=args.port, server_header=False
+        "kneegrade_api.main:app",
+        host=args.host,
+        port=args.port,
+        server_header=False,
+        workers=args.workers or Settings().workers,
     )
 
 
@@ -48,6 +56,13 @@ def main(argv: list[str] | None = None) -> int:
         "--host", default="127.0.0.1", help="0.0.0.0 to listen on every interface"
     )
     parser.add_argument("--port", type=int, default=5011)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes, each with its own copy of the models"
+        " (default: KNEEGRADE_WORKERS, else 1)",
+    )
     commands = parser.add_subparsers(dest="command")
     doctor = commands.add_parser(
         "doctor", help="check the uploads against the database (exit 1 on a problem)"

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     default_model: str | None = None
     """The model id that grades when a request names none; unset means the first model trained
     on real radiographs, else ``mobilenetv2``, else the first loaded."""
+    workers: int = Field(default=1, ge=1)
+    """Server processes ``kneegrade-api`` starts; each loads the models once (README: memory)."""
     engine: Literal["onnx", "torch"] = "onnx"
     """What runs the networks' forward passes: ONNX Runtime (exported from the weights at start,
     checked against torch; a network that fails the check falls back to torch), or torch."""

@@ -1,12 +1,9 @@
 """Heatmaps off the request path: an upload's answer does not wait for Grad-CAM.
 
-Each knee's heatmap is made by a background task once the answer has been sent, or on the first
-request for it when that has not happened yet (a server stopped in between loses nothing: the
-heatmap is made again from the stored image, the knee's box and its grade).
+Each knee's heatmap is made on the first request for it, from the stored image, the knee's box
+and its grade, and kept. Nothing is lost if the server stops before (it is made when asked), and
+clients that never look at heatmaps (most hospital systems) never pay for them.
 """
-
-import logging
-from collections.abc import Sequence
 
 import numpy as np
 from sqlalchemy.orm import Session
@@ -21,8 +18,6 @@ from kneegrade_ml.serving import (
     read_image,
     whole_image,
 )
-
-log = logging.getLogger(__name__)
 
 
 def heatmap_of(session: Session, state: AppState, prediction: Prediction) -> np.ndarray:
@@ -43,20 +38,6 @@ def heatmap_of(session: Session, state: AppState, prediction: Prediction) -> np.
     )
     session.commit()
     return heatmap
-
-
-def make_heatmaps(state: AppState, prediction_ids: Sequence[int]) -> None:
-    """The background task after an upload: each knee's heatmap, in a session of its own."""
-    with state.sessions() as session:
-        for prediction_id in prediction_ids:
-            prediction = session.get(Prediction, prediction_id)
-            if prediction is None:  # deleted before its heatmap was made
-                continue
-            try:
-                heatmap_of(session, state, prediction)
-            except Exception:  # made on request instead; the answer has gone already
-                session.rollback()
-                log.exception("heatmap of prediction %s not made", prediction_id)
 
 
 def _joint(prediction: Prediction, image) -> Joint:

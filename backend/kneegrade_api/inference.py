@@ -95,7 +95,9 @@ def _load(model_id: str, directory: Path, engine: str) -> ServedModel:
     return model
 
 
-def load_localiser(directory: Path | None) -> tuple[Localiser | None, str]:
+def load_localiser(
+    directory: Path | None, engine: str = "torch"
+) -> tuple[Localiser | None, str]:
     """The knee-joint localiser and its state; without one every image is graded whole."""
     if directory is None:
         return None, "off"
@@ -103,12 +105,17 @@ def load_localiser(directory: Path | None) -> tuple[Localiser | None, str]:
         log.error("localiser %s does not exist: images are graded whole", directory)
         return None, MISSING
     try:
-        localiser = Localiser(directory)
+        localiser = Localiser(directory, engine)
         localiser.find(Image.new("L", (448, 224)))  # the first call pays torch's set-up
     except Exception as err:  # grading goes on without it, and health says so
         log.exception("localiser in %s cannot be loaded", directory)
         return None, f"error: {err}"
-    log.info("localiser %s loaded from %s", localiser.version, directory)
+    log.info(
+        "localiser %s loaded from %s (%s)",
+        localiser.version,
+        directory,
+        localiser.engine,
+    )
     return localiser, LOADED
 
 

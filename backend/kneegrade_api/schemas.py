@@ -188,8 +188,7 @@ class PredictionOut(BaseModel):
     image_url: str
     thumbnail_url: str
     heatmap_url: str = Field(
-        description="the model's heatmap over the X-ray, made just after the answer (or when"
-        " first asked for)"
+        description="the model's heatmap over the X-ray, made when first asked for"
     )
     report_url: str = Field(description="a one-page PDF report")
     upload_id: str | None = Field(

@@ -1,7 +1,11 @@
 """What the app sets up once at start-up and every request shares."""
 
+import fcntl
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +21,21 @@ from kneegrade_api.throttle import Throttle
 from kneegrade_ml.serving import Localiser, configure_cpu
 
 log = logging.getLogger(__name__)
+
+START_LOCK = ".start.lock"
+"""Held in the data folder while a process migrates the database and makes the signing key, so
+server workers starting together do both once (the others wait, then find them done)."""
+
+
+@contextmanager
+def one_at_a_time(lock_file: Path) -> Iterator[None]:
+    """An exclusive lock across processes on this host (``flock``), released on exit."""
+    with lock_file.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass
@@ -38,16 +57,19 @@ class AppState:
         """Migrate the database, get the signing key and load every model: once, before serving."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         configure_cpu()
-        upgrade_database(settings.database)
+        with one_at_a_time(settings.data_dir / START_LOCK):
+            upgrade_database(settings.database)
+            if settings.secret_key is not None:
+                secret_key = settings.secret_key.get_secret_value()
+            else:
+                secret_key = load_or_create_secret_key(settings.secret_key_file)
         engine = create_db_engine(settings.database)
-        if settings.secret_key is not None:
-            secret_key = settings.secret_key.get_secret_value()
-        else:
-            secret_key = load_or_create_secret_key(settings.secret_key_file)
         registry = ModelRegistry.load(
             settings.models_dir, settings.default_model, settings.engine
         )
-        localiser, localiser_status = load_localiser(settings.localiser_dir)
+        localiser, localiser_status = load_localiser(
+            settings.localiser_dir, settings.engine
+        )
         sessions = session_factory(engine)
         store = ImageStore(settings.uploads_dir)
         with sessions() as session:

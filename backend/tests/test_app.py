@@ -1,7 +1,11 @@
 """The app as a whole: restarts keep everything, the SPA and docs are served, CORS, OpenAPI."""
 
+import io
+
+import numpy as np
 from api_helpers import login, register, upload
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from kneegrade_api.main import create_app
 
@@ -39,7 +43,8 @@ def test_restart_keeps_users_tokens_and_history(
         page = second.get("/api/predictions", headers=headers).json()
         assert page["items"] == [made]
         image = second.get(made["image_url"], headers=headers)
-        assert image.content == sample_png
+        stored = np.asarray(Image.open(io.BytesIO(image.content)))
+        assert np.array_equal(stored, np.asarray(Image.open(io.BytesIO(sample_png))))
 
 
 def test_spa_is_served_at_the_root_when_built(settings_for, tmp_path) -> None:

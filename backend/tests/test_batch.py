@@ -51,7 +51,7 @@ def test_mixed_good_and_bad_files_grade_the_good_ones(
     assert truncated["status"] == 422 and truncated["filename"] == "b.png"
     history = api.get("/api/predictions", headers=user.headers).json()
     assert [p["id"] for p in history["items"]] == [good["prediction"]["id"]]
-    assert len(stored_files(api, user)) == 3  # nothing kept for the bad files
+    assert len(stored_files(api, user)) == 2  # its image and thumbnail only
 
 
 def test_a_zip_is_graded_member_by_member(

@@ -60,7 +60,6 @@ def test_formats_are_detected_from_the_bytes_and_kept_as_png_pixels(
     )
     assert sorted(p.name.split(".", 1)[1] for p in stored_files(api, user)) == [
         "0.thumb.png",
-        "heatmap.png",
         "png",
     ]
 
@@ -146,6 +145,7 @@ def test_delete_removes_the_row_and_the_files(
     api: TestClient, user: Account, sample_png: bytes
 ) -> None:
     created = upload(api, user, sample_png, "rf").json()
+    assert api.get(created["heatmap_url"], headers=user.headers).status_code == 200
     assert len(stored_files(api, user)) == 3  # the image, its thumbnail and heatmap
     response = api.delete(f"/api/predictions/{created['id']}", headers=user.headers)
     assert response.status_code == 204
@@ -168,7 +168,7 @@ def test_users_only_ever_see_their_own(api: TestClient, sample_png: bytes) -> No
     assert api.get("/api/predictions", headers=bob.headers).json()["total"] == 0
     assert api.get("/api/stats", headers=bob.headers).json()["total"] == 0
     assert api.get(path, headers=alice.headers).status_code == 200
-    assert len(stored_files(api, alice)) == 3
+    assert len(stored_files(api, alice)) == 2  # the image and its thumbnail
 
 
 def test_every_prediction_carries_the_review_rules_flag(

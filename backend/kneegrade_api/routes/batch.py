@@ -8,22 +8,13 @@ from itertools import islice
 from pathlib import PurePosixPath
 from typing import Annotated
 
-from fastapi import (
-    APIRouter,
-    BackgroundTasks,
-    File,
-    Form,
-    HTTPException,
-    UploadFile,
-    status,
-)
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 from sqlalchemy.orm import Session
 
 from kneegrade_api.deps import CurrentUser, SessionDep, StateDep
 from kneegrade_api.errors import UNAUTHORIZED, error_responses, status_code
 from kneegrade_api.exceptions import InvalidUpload, KneeGradeError
 from kneegrade_api.grading import grade_upload
-from kneegrade_api.heatmaps import make_heatmaps
 from kneegrade_api.images import ACCEPTED, read_upload
 from kneegrade_api.inference import ServedModel
 from kneegrade_api.models import User
@@ -112,7 +103,6 @@ def create_batch(  # a plain def: FastAPI runs it in its threadpool, off the eve
     files: Annotated[
         list[UploadFile], File(description=f"the X-rays ({ACCEPTED}) or zips of them")
     ],
-    background: BackgroundTasks,
     model: Annotated[str | None, Form(description=MODEL_FIELD)] = None,
 ) -> BatchOut:
     served = state.registry.get(model)
@@ -125,8 +115,6 @@ def create_batch(  # a plain def: FastAPI runs it in its threadpool, off the eve
             detail=f"more than {limit} images in one batch; send at most {limit}",
         )
     results = [_grade(session, state, user, served, item) for item in batch]
-    knees = [k.id for r in results if r.prediction for k in r.prediction.knees]
-    background.add_task(make_heatmaps, state, knees)
     graded = sum(item.prediction is not None for item in results)
     return BatchOut(graded=graded, failed=len(results) - graded, results=results)
 

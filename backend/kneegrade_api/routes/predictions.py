@@ -4,7 +4,6 @@ from typing import Annotated, Literal
 
 from fastapi import (
     APIRouter,
-    BackgroundTasks,
     File,
     Form,
     Header,
@@ -24,7 +23,7 @@ from kneegrade_api.deps import CurrentUser, SessionDep, StateDep
 from kneegrade_api.errors import UNAUTHORIZED, error_responses
 from kneegrade_api.exceptions import NotFound
 from kneegrade_api.grading import grade_upload
-from kneegrade_api.heatmaps import heatmap_of, make_heatmaps
+from kneegrade_api.heatmaps import heatmap_of
 from kneegrade_api.images import ACCEPTED, png_bytes, read_upload
 from kneegrade_api.models import Prediction, User
 from kneegrade_api.report import KneeMark, ReportContent, mark_knees, render_report
@@ -110,7 +109,6 @@ def create_prediction(  # a plain def: FastAPI runs it in its threadpool, off th
     session: SessionDep,
     state: StateDep,
     file: Annotated[UploadFile, File(description=f"the X-ray: {ACCEPTED}")],
-    background: BackgroundTasks,
     model: Annotated[str | None, Form(description=MODEL_FIELD)] = None,
     idempotency_key: Annotated[
         str | None,
@@ -127,7 +125,6 @@ def create_prediction(  # a plain def: FastAPI runs it in its threadpool, off th
     knees = grade_upload(
         session, state, user, served, data, file.filename, idempotency_key
     )
-    background.add_task(make_heatmaps, state, [knee.id for knee in knees])
     return PredictionOut.from_row(knees[0], knees)
 
 
@@ -201,9 +198,8 @@ def get_thumbnail(
     summary="The model's heatmap over the X-ray (PNG)",
     description="Where the model looked for the grade it gave: Grad-CAM for the neural"
     " networks, pixel importance for the Random Forest (the same for every image), over the"
-    " whole X-ray and zero outside this knee's box. It is made after the upload is answered;"
-    " asked for before that, or after a restart lost it, it is made then (by the model that"
-    " graded, which must be loaded)."
+    " whole X-ray and zero outside this knee's box. It is made on the first request for it (by"
+    " the model that graded, which must be loaded) and kept, so an upload never waits for it."
     " `layer=overlay` (default) blends it into the X-ray; `layer=colour` is the heatmap"
     " alone, see-through where cold, at the X-ray's size, for viewers with an opacity control.",
     response_class=Response,

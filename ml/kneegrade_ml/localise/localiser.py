@@ -8,6 +8,7 @@ the network reads it, when it is sure.
 """
 
 import json
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -29,6 +30,8 @@ from kneegrade_ml.localise.network import (
     STRIDE,
     JointNet,
 )
+
+log = logging.getLogger(__name__)
 
 CARD_FILE = "localiser.json"
 WEIGHTS_FILE = "model.pt"
@@ -53,7 +56,7 @@ class ImageHints:
 class Localiser:
     """Loaded once (``Localiser(directory)``), then ``find`` joints or ``crops`` per image."""
 
-    def __init__(self, directory: Path | str):
+    def __init__(self, directory: Path | str, engine: str = "torch"):
         self.directory = Path(directory)
         card_path = self.directory / CARD_FILE
         try:
@@ -74,6 +77,12 @@ class Localiser:
                 f"cannot load localiser weights in {self.directory}: {err}"
             ) from err
         self.network.eval().to(memory_format=torch.channels_last)
+        self.session = _onnx_session(self.network) if engine == "onnx" else None
+
+    @property
+    def engine(self) -> str:
+        """What runs the network: ``onnx`` or ``torch``."""
+        return "torch" if self.session is None else "onnx"
 
     @property
     def version(self) -> str:
@@ -90,13 +99,8 @@ class Localiser:
         An image that already is a centred crop gets the whole image as its frame, unless
         ``keep_centred_crops`` is off (to align every knee to one frame, as ``align`` does).
         """
-        pixels = np.asarray(image.convert("L"))
-        tensor, box = letterbox(pixels)
-        with torch.inference_mode():
-            maps = self.network(
-                tensor[None].contiguous(memory_format=torch.channels_last)
-            )[0]
-        joints = _decode(maps, box.scale)
+        tensor, box = letterbox(np.asarray(image.convert("L")))
+        joints = _decode(self._maps(tensor[None])[0], box.scale)
         joints = [_clip_to_image(j, image) for j in joints]
         if keep_centred_crops and is_centred_crop(image, joints):
             joints = [replace(joints[0], **_frame(whole_image(image)))]
@@ -114,6 +118,43 @@ class Localiser:
             (joint, image if is_whole_image(joint, image) else crop_joint(image, joint))
             for joint in found
         ]
+
+    def _maps(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self.session is not None:
+            return torch.from_numpy(
+                self.session.run(None, {"input": inputs.numpy()})[0]
+            )
+        with torch.inference_mode():
+            return self.network(inputs.contiguous(memory_format=torch.channels_last))
+
+
+def _onnx_session(network: JointNet):
+    """The network on ONNX Runtime, or None (torch then runs it) when it does not export or its
+    maps differ from torch's by more than 1e-3 on a seeded image."""
+    from kneegrade_ml.onnx_engine import cpu_session, export_module
+
+    example = torch.rand(
+        1, 1, INPUT_SIZE, INPUT_SIZE, generator=torch.Generator().manual_seed(0)
+    )
+    try:
+        session = cpu_session(export_module(network, example))
+    except Exception:  # an exporter or runtime that cannot take it: torch serves
+        log.exception("the localiser cannot run on ONNX Runtime; running it with torch")
+        return None
+    with torch.inference_mode():
+        expected = network(
+            example.contiguous(memory_format=torch.channels_last)
+        ).numpy()
+    difference = float(
+        np.abs(session.run(None, {"input": example.numpy()})[0] - expected).max()
+    )
+    if difference > 1e-3:
+        log.error(
+            "the localiser on ONNX Runtime differs by %.2g; running it with torch",
+            difference,
+        )
+        return None
+    return session
 
 
 def _decode(maps: torch.Tensor, scale: float) -> list[Joint]:

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=20 * MiB, ge=1)
     max_image_pixels: int = Field(default=50_000_000, ge=1)
     """Refused before decoding: a guard against decompression bombs."""
+    max_image_side: int = Field(default=3072, ge=256)
+    """Uploads with a longer side are scaled down to it (aspect kept) before anything else, so no
+    upload costs more than a 3072-pixel radiograph to grade, store, explain and report."""
     max_batch_files: int = Field(default=20, ge=1)
     """Images in one batch request, zip members included."""
     max_batch_bytes: int = Field(default=100 * MiB, ge=1)

@@ -46,7 +46,8 @@ def grade_upload(
         earlier = crud.get_by_idempotency_key(session, user.id, idempotency_key)
         if earlier is not None:
             return crud.upload_knees(session, earlier)
-    upload = decode_upload(data, state.settings.max_image_pixels)
+    settings = state.settings
+    upload = decode_upload(data, settings.max_image_pixels, settings.max_image_side)
     try:
         knees = served.grade(upload.image, state.localiser, knee_hints(data))
     except NoKneeFound as err:

@@ -70,8 +70,17 @@ def _probe(data: bytes) -> tuple[str | None, int, int]:
             ) from err
 
 
-def decode_upload(data: bytes, max_pixels: int) -> DecodedUpload:
-    """Decode an upload whose format is detected from its bytes, never from its name or type."""
+def decode_upload(data: bytes, max_pixels: int, max_side: int) -> DecodedUpload:
+    """Decode an upload whose format is detected from its bytes, never from its name or type,
+    scaled down (aspect kept) so its longer side is at most ``max_side``: every later step (the
+    stored PNG, heatmaps, reports) then costs what a radiograph of that size costs."""
+    image = _decode(data, max_pixels)
+    if max(image.size) > max_side:
+        image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return DecodedUpload(png_bytes(image), image)
+
+
+def _decode(data: bytes, max_pixels: int) -> Image.Image:
     if is_dicom(data):
         return _decode_dicom(data, max_pixels)
     image_format, width, height = _probe(data)
@@ -85,15 +94,14 @@ def decode_upload(data: bytes, max_pixels: int) -> DecodedUpload:
             f" {max_pixels:,} pixels",
         )
     try:
-        image = read_image(data)
+        return read_image(data)
     except DatasetError as err:
         raise InvalidUpload(
             f"the {image_format} image is corrupt or truncated and cannot be decoded",
         ) from err
-    return DecodedUpload(png_bytes(image), image)
 
 
-def _decode_dicom(data: bytes, max_pixels: int) -> DecodedUpload:
+def _decode_dicom(data: bytes, max_pixels: int) -> Image.Image:
     """The DICOM's displayed pixels (rescale, VOI, MONOCHROME1 inverted), to be stored as a PNG."""
     try:
         image = read_dicom(data, max_pixels)
@@ -103,7 +111,7 @@ def _decode_dicom(data: bytes, max_pixels: int) -> DecodedUpload:
         raise UnsupportedFormat(str(err)) from err
     except DicomError as err:
         raise InvalidUpload(f"malformed DICOM file: {err}") from err
-    return DecodedUpload(png_bytes(image), image)
+    return image
 
 
 def png_bytes(image: Image.Image) -> bytes:

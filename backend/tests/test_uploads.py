@@ -5,6 +5,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 from api_helpers import Account, app_state, register, stored_files, upload
 from fastapi.testclient import TestClient
@@ -168,3 +169,21 @@ def test_a_failed_database_write_leaves_no_files(
         upload(api, user, sample_png, "rf")
     assert stored_files(api, user) == []
     assert _rows(api, user) == 0
+
+
+def test_a_huge_image_is_scaled_down_before_anything_else(settings_for) -> None:
+    pixels = np.tile(np.linspace(0, 255, 3000, dtype=np.uint8), (900, 1))
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    with TestClient(create_app(settings_for(max_image_side=1000))) as client:
+        account = register(client)
+        created = upload(client, account, buffer.getvalue(), "rf")
+        assert created.status_code == 201, created.text
+        stored = client.get(created.json()["image_url"], headers=account.headers)
+        assert Image.open(io.BytesIO(stored.content)).size == (1000, 300)
+        heatmap = client.get(
+            created.json()["heatmap_url"],
+            params={"layer": "colour"},
+            headers=account.headers,
+        )
+        assert Image.open(io.BytesIO(heatmap.content)).size == (1000, 300)

@@ -1,4 +1,5 @@
-"""Several server processes on one data folder: they start together and serve the same data."""
+"""Several server processes on one data folder: they start together and serve the same data,
+under 16 concurrent clients uploading 25 images each."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx2 as httpx
@@ -14,16 +17,12 @@ import pytest
 from api_helpers import UNTHROTTLED
 
 pytestmark = pytest.mark.slow
+CLIENTS, UPLOADS = 16, 25
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_two_workers_start_together_on_a_fresh_data_folder(tmp_path, rf_models_dir):
-    port = _free_port()
+@pytest.fixture
+def two_workers(tmp_path, rf_models_dir) -> Iterator[str]:
+    """``kneegrade-api`` with ``KNEEGRADE_WORKERS=2`` on a fresh data folder (the RF only)."""
     env = {
         **os.environ,
         "KNEEGRADE_DATA_DIR": str(tmp_path / "data"),
@@ -32,27 +31,68 @@ def test_two_workers_start_together_on_a_fresh_data_folder(tmp_path, rf_models_d
         "KNEEGRADE_WORKERS": "2",
         **{f"KNEEGRADE_{k.upper()}": v for k, v in UNTHROTTLED.items()},
     }
+    port = _free_port()
     command = [sys.executable, "-m", "kneegrade_api", "--port", str(port)]
     server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        health = _wait_for_health(url, server)
-        assert health["status"] == "ok"
-        workers = (
-            Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
-        )
-        assert len(workers) >= 2
-        with httpx.Client(base_url=url, trust_env=False, timeout=30) as client:
-            account = {"username": "two", "password": "two-workers", "name": "Two"}
-            assert client.post("/api/auth/register", json=account).status_code == 201
-            form = {"username": "two", "password": "two-workers"}
-            answers = [client.post("/api/auth/login", data=form) for _ in range(6)]
-        assert {a.status_code for a in answers} == {200}
+        assert _wait_for_health(url, server)["status"] == "ok"
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+        assert (
+            len(children.read_text().split()) >= 2
+        )  # the workers (and spawn's tracker)
+        yield url
     finally:
         server.terminate()
         _, errors = server.communicate(timeout=30)
     assert "Traceback" not in errors, errors
+
+
+def test_two_workers_start_together_and_share_one_truth(
+    two_workers, tmp_path, sample_png
+):
+    clients = [_signed_in(two_workers, f"clinic{i}") for i in range(CLIENTS)]
+
+    def uploads(client: httpx.Client) -> list[int]:
+        files = {"file": ("knee.png", sample_png, "image/png")}
+        return [
+            client.post("/api/predictions", files=files).status_code
+            for _ in range(UPLOADS)
+        ]
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        statuses = [s for batch in pool.map(uploads, clients) for s in batch]
+    assert statuses.count(201) == CLIENTS * UPLOADS
+    for client in clients:
+        history = client.get("/api/predictions", params={"limit": 100}).json()
+        assert history["total"] == UPLOADS
+        for item in history["items"][:5]:  # each answered by either worker
+            assert client.get(item["image_url"]).status_code == 200
+        gone = history["items"][0]["id"]
+        assert client.delete(f"/api/predictions/{gone}").status_code == 204
+        answers = [client.get(f"/api/predictions/{gone}") for _ in range(4)]
+        assert {a.status_code for a in answers} == {404}
+        client.close()
+    files = [p for p in (tmp_path / "data" / "uploads").rglob("*") if p.is_file()]
+    assert len(files) == CLIENTS * (UPLOADS - 1) * 2  # an image and a thumbnail each
     assert len((tmp_path / "data" / "secret_key").read_text().strip()) > 40
+
+
+def _signed_in(url: str, username: str) -> httpx.Client:
+    client = httpx.Client(base_url=url, trust_env=False, timeout=60)
+    password = f"{username}-secret"
+    account = {"username": username, "password": password, "name": username}
+    assert client.post("/api/auth/register", json=account).status_code == 201
+    form = {"username": username, "password": password}
+    token = client.post("/api/auth/login", data=form).json()["access_token"]
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _wait_for_health(url: str, server: subprocess.Popen) -> dict:

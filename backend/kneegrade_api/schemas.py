@@ -3,9 +3,18 @@
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from kneegrade_api.models import Prediction
+from kneegrade_api.security import weak_password_reason
 from kneegrade_ml.serving import (
     GRADE_NAMES,
     display_name,
@@ -40,13 +49,28 @@ class ErrorOut(BaseModel):
 
 class UserCreate(BaseModel):
     """A new account. The username is case-insensitive and kept lower-case; the password is
-    taken exactly as typed (spaces included), as login takes it."""
+    taken exactly as typed (spaces included), as login takes it, and must not be easy to guess
+    (zxcvbn score 2 or more, the username and name counted as known words)."""
 
     username: Annotated[Username, AfterValidator(str.lower)]
-    password: str = Field(min_length=8, max_length=256)
     name: Annotated[str, StringConstraints(strip_whitespace=True)] = Field(
         min_length=1, max_length=100
     )
+    password: str = Field(
+        min_length=8,
+        max_length=256,
+        description="8-256 characters, not a common password or a variation of the username",
+    )
+
+    @field_validator("password")
+    @classmethod
+    def _hard_to_guess(cls, password: str, info: ValidationInfo) -> str:
+        """Checked after the username and name, which count as words a guesser knows."""
+        known = [info.data.get("username", ""), info.data.get("name", "")]
+        reason = weak_password_reason(password, *known)
+        if reason is not None:
+            raise ValueError(reason)
+        return password
 
 
 class UserOut(BaseModel):

@@ -10,6 +10,7 @@ from pathlib import Path
 from jose import JWTError, jwt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
+from zxcvbn import zxcvbn
 
 ALGORITHM = "HS256"
 MAX_USER_ID = 2**31 - 1
@@ -85,3 +86,20 @@ def load_or_create_secret_key(path: Path) -> str:
     with os.fdopen(fd, "w") as f:
         f.write(key + "\n")
     return key
+
+
+MIN_PASSWORD_SCORE = 2
+"""zxcvbn's 0-4 guessability score a new password needs: 2 refuses common passwords, keyboard
+walks, repeats and the username or name dressed up, and takes "correct horse"."""
+SCORED_CHARACTERS = 64
+"""zxcvbn's cost grows with length; what follows the first 64 characters only adds strength."""
+
+
+def weak_password_reason(password: str, *user_inputs: str) -> str | None:
+    """Why ``password`` is too easy to guess (zxcvbn, with the account's own words), or None."""
+    result = zxcvbn(password[:SCORED_CHARACTERS], user_inputs=list(user_inputs))
+    if result["score"] >= MIN_PASSWORD_SCORE:
+        return None
+    feedback = result["feedback"]
+    advice = " ".join([feedback["warning"], *feedback["suggestions"]]).strip()
+    return f"the password is too easy to guess. {advice}".strip()

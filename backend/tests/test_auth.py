@@ -42,6 +42,9 @@ def test_duplicate_username_is_a_conflict(api: TestClient) -> None:
         ({"username": "okname", "password": "long enough", "name": ""}, "name"),
         ({"username": "okname", "password": "long enough", "name": "n" * 101}, "name"),
         ({"username": "okname", "password": "long enough"}, "name"),
+        ({"username": "okname", "password": "password123", "name": "A"}, "password"),
+        ({"username": "okname", "password": "qwertyuiop", "name": "A"}, "password"),
+        ({"username": "drsmith", "password": "drsmith2024", "name": "A"}, "password"),
     ],
 )
 def test_invalid_registration_is_422_naming_the_field(
@@ -51,6 +54,16 @@ def test_invalid_registration_is_422_naming_the_field(
     assert response.status_code == 422
     assert response.json()["detail"].startswith(f"{field}:")
     assert response.json()["errors"][0]["loc"] == ["body", field]
+
+
+def test_an_easy_password_is_refused_with_advice(api: TestClient) -> None:
+    body = {"username": "guessable", "password": "password123", "name": "G"}
+    response = api.post("/api/auth/register", json=body)
+    assert response.status_code == 422
+    assert "too easy to guess" in response.json()["detail"]
+    assert "very common password" in response.json()["detail"]
+    strong = {**body, "password": "password123 mauve giraffe"}
+    assert api.post("/api/auth/register", json=strong).status_code == 201
 
 
 def test_login_and_me(api: TestClient) -> None:

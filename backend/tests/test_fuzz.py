@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from api_helpers import register
+from api_helpers import UNTHROTTLED, register
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 
+from kneegrade_api.config import Settings
 from kneegrade_api.main import create_app
 
 pytestmark = pytest.mark.slow
@@ -25,20 +26,23 @@ def fuzzed(
     rf_models_dir, synthetic, tmp_path_factory
 ) -> Iterator[tuple[FastAPI, dict]]:
     """The app, started, with the RF and a signed-in user's headers."""
-    from conftest import make_settings
-
     data_dir = tmp_path_factory.mktemp("fuzz") / "data"
-    app = create_app(make_settings(data_dir, rf_models_dir, synthetic / "samples"))
+    settings = Settings(
+        data_dir=data_dir,
+        models_dir=[rf_models_dir],
+        samples_dir=synthetic / "samples",
+        frontend_dir=data_dir / "no-frontend",
+        localiser_dir=None,
+        **UNTHROTTLED,
+    )
+    app = create_app(settings)
     with TestClient(app) as client:
         yield app, register(client).headers
 
 
 def _operations() -> list:
     """Every operation of the schema (the app is built, not started, to read it)."""
-    from conftest import make_settings
-
-    unused = Path("unused")
-    app = create_app(make_settings(unused, unused, unused))
+    app = create_app(Settings(data_dir=Path("unused")))
     schema = schemathesis.openapi.from_dict(app.openapi())
     return [result.ok() for result in schema.get_all_operations()]
 

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     max_image_side: int = Field(default=3072, ge=256)
     """Uploads with a longer side are scaled down to it (aspect kept) before anything else, so no
     upload costs more than a 3072-pixel radiograph to grade, store, explain and report."""
+    max_heavy_per_user: int = Field(default=4, ge=1)
+    """Uploads, batches, heatmaps and reports one account may have in progress at once."""
+    max_heavy_total: int = Field(default=16, ge=1)
+    """The same for the whole process; beyond either cap a request waits, then gets a 429."""
+    heavy_wait_seconds: float = Field(default=10.0, ge=0)
+    """How long a request over a cap waits for a slot before its 429."""
     max_batch_files: int = Field(default=20, ge=1)
     """Images in one batch request, zip members included."""
     max_batch_bytes: int = Field(default=100 * MiB, ge=1)

@@ -56,3 +56,12 @@ def get_current_user(
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def heavy_slot(state: StateDep, user: CurrentUser) -> Iterator[None]:
+    """One of the caller's heavy-work slots for the request (``concurrency``); else a 429."""
+    with state.slots.slot(user.id):
+        yield
+
+
+HeavySlot = Annotated[None, Depends(heavy_slot)]

@@ -24,6 +24,10 @@ from kneegrade_api.schemas import ErrorOut
 log = logging.getLogger(__name__)
 
 UNAUTHORIZED = {401: "Missing, expired, malformed or forged bearer token"}
+BUSY = {
+    429: "Too much heavy work in progress for this account or the server; retry after"
+    " Retry-After seconds"
+}
 
 STATUS_CODES: dict[type[KneeGradeError], int] = {
     UploadTooLarge: status.HTTP_413_CONTENT_TOO_LARGE,

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from kneegrade_api.concurrency import WorkSlots
 from kneegrade_api.config import Settings
 from kneegrade_api.db import create_db_engine, session_factory
 from kneegrade_api.doctor import sweep
@@ -49,6 +50,7 @@ class AppState:
     registry: ModelRegistry
     store: ImageStore
     throttle: Throttle
+    slots: WorkSlots
     localiser: Localiser | None = None
     localiser_status: str = "off"
 
@@ -88,6 +90,11 @@ class AppState:
                 settings.login_rate_limit,
                 settings.register_rate_limit,
                 settings.failed_login_limit,
+            ),
+            WorkSlots(
+                settings.max_heavy_per_user,
+                settings.max_heavy_total,
+                settings.heavy_wait_seconds,
             ),
             localiser,
             localiser_status,

@@ -8,11 +8,11 @@ from itertools import islice
 from pathlib import PurePosixPath
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, status
 from sqlalchemy.orm import Session
 
-from kneegrade_api.deps import CurrentUser, SessionDep, StateDep
-from kneegrade_api.errors import UNAUTHORIZED, error_responses, status_code
+from kneegrade_api.deps import CurrentUser, SessionDep, StateDep, heavy_slot
+from kneegrade_api.errors import BUSY, UNAUTHORIZED, error_responses, status_code
 from kneegrade_api.exceptions import InvalidUpload, KneeGradeError
 from kneegrade_api.grading import grade_upload
 from kneegrade_api.images import ACCEPTED, read_upload
@@ -92,9 +92,11 @@ def _batch_files(files: list[UploadFile], limit: int) -> Iterator[BatchFile]:
             **UNAUTHORIZED,
             413: "More images than a batch may hold, or the request is too large",
             422: "No files, or an unknown model",
+            **BUSY,
             503: "The model asked for is not loaded on this server",
         }
     ),
+    dependencies=[Depends(heavy_slot)],
 )
 def create_batch(  # a plain def: FastAPI runs it in its threadpool, off the event loop
     user: CurrentUser,

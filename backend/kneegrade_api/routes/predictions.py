@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import (
     APIRouter,
+    Depends,
     File,
     Form,
     Header,
@@ -19,8 +20,8 @@ from PIL import Image
 from sqlalchemy.orm import Session
 
 from kneegrade_api import crud
-from kneegrade_api.deps import CurrentUser, SessionDep, StateDep
-from kneegrade_api.errors import UNAUTHORIZED, error_responses
+from kneegrade_api.deps import CurrentUser, SessionDep, StateDep, heavy_slot
+from kneegrade_api.errors import BUSY, UNAUTHORIZED, error_responses
 from kneegrade_api.exceptions import NotFound
 from kneegrade_api.grading import grade_upload
 from kneegrade_api.heatmaps import heatmap_of
@@ -100,9 +101,11 @@ def _own(session: Session, user: User, prediction_id: int) -> Prediction:
             415: f"An image, but not {ACCEPTED}; or a DICOM compression not supported",
             422: "Empty, corrupt or not an image; malformed DICOM; no knee joint found in"
             " the image; or an unknown model",
+            **BUSY,
             503: "The model asked for is not loaded on this server",
         }
     ),
+    dependencies=[Depends(heavy_slot)],
 )
 def create_prediction(  # a plain def: FastAPI runs it in its threadpool, off the event loop
     user: CurrentUser,
@@ -211,9 +214,11 @@ def get_thumbnail(
                 404: "No such prediction among the caller's own, or it has no heatmap and"
                 " the model that graded it is not loaded here",
                 422: "The prediction id is not an integer, or an unknown layer",
+                **BUSY,
             }
         ),
     },
+    dependencies=[Depends(heavy_slot)],
 )
 def get_heatmap(
     prediction_id: PredictionId,
@@ -242,8 +247,9 @@ def get_heatmap(
     response_class=Response,
     responses={
         200: {"description": "The PDF", "content": {"application/pdf": {}}},
-        **error_responses({**UNAUTHORIZED, **NOT_FOUND}),
+        **error_responses({**UNAUTHORIZED, **NOT_FOUND, **BUSY}),
     },
+    dependencies=[Depends(heavy_slot)],
 )
 def get_report(
     prediction_id: PredictionId, user: CurrentUser, session: SessionDep, state: StateDep

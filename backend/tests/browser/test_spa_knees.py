@@ -113,7 +113,7 @@ def test_both_knees_of_a_bilateral_view_are_framed_graded_and_chosen(
     expect(page.locator("#knee-side .knee-side")).to_have_attribute(
         "title", re.compile(f"^{re.escape(LAYOUT_TIP)}")
     )
-    screenshot(page, "result-bilateral")
+    screenshot(page, "result-bilateral", publish="ui-result-bilateral.png")
 
     boxes.nth(1).click()
     expect(result).to_have_attribute("data-id", str(left["id"]))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +17,30 @@ from pydicom import uid
 from pydicom.dataset import Dataset, FileMetaDataset
 
 from kneegrade_api.state import AppState
+
+SERVER_DATABASE = os.environ.get("KNEEGRADE_TEST_DATABASE")
+"""A database server's URL (``.ci/run`` gives a throwaway PostgreSQL's); read at import, before
+conftest's autouse fixture clears KNEEGRADE_* variables. When set, every app the tests build gets a fresh
+database of its own on that server instead of its own SQLite file."""
+
+
+def fresh_database() -> str | None:
+    """A new, empty database on ``SERVER_DATABASE``, or None (SQLite) when it is unset."""
+    if SERVER_DATABASE is None:
+        return None
+    from sqlalchemy import create_engine, make_url, text
+
+    name = f"kneegrade_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(SERVER_DATABASE, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return (
+        make_url(SERVER_DATABASE)
+        .set(database=name)
+        .render_as_string(hide_password=False)
+    )
+
 
 UNTHROTTLED = {
     "login_rate_limit": "100000/minute",

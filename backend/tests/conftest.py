@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from api_helpers import UNTHROTTLED, Account, register
+from api_helpers import UNTHROTTLED, Account, fresh_database, register
 from fastapi.testclient import TestClient
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
@@ -84,7 +84,7 @@ def make_settings(
     """Settings with every field given, so nothing leaks in from the environment."""
     values = {
         "data_dir": data_dir,
-        "database_url": None,
+        "database_url": fresh_database(),
         "models_dir": models_dir,
         "samples_dir": samples_dir,
         "frontend_dir": data_dir.parent / "no-frontend",

@@ -43,6 +43,7 @@ def test_doctor_reports_then_fixes(
     orphan = _orphan(settings.uploads_dir, "lost.png", HOUR_AGO)
     image.unlink()
     monkeypatch.setenv("KNEEGRADE_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("KNEEGRADE_DATABASE_URL", settings.database)
     assert main(["doctor"]) == 1
     printed = capsys.readouterr().out
     assert "found 1 upload files" in printed and str(orphan) in printed

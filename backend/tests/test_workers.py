@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx2 as httpx
 import pytest
-from api_helpers import UNTHROTTLED
+from api_helpers import UNTHROTTLED, fresh_database
 
 pytestmark = pytest.mark.slow
 CLIENTS, UPLOADS = 16, 25
@@ -31,6 +31,9 @@ def two_workers(tmp_path, rf_models_dir) -> Iterator[str]:
         "KNEEGRADE_WORKERS": "2",
         **{f"KNEEGRADE_{k.upper()}": v for k, v in UNTHROTTLED.items()},
     }
+    database = fresh_database()
+    if database is not None:  # the same test on the server database CI gives
+        env["KNEEGRADE_DATABASE_URL"] = database
     port = _free_port()
     command = [sys.executable, "-m", "kneegrade_api", "--port", str(port)]
     server = subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)

@@ -21,6 +21,7 @@ EXPECTED_ERRORS = {
     ("get", "/api/predictions/{prediction_id}/thumbnail"): {"401", "404", "422"},
     ("get", "/api/predictions/{prediction_id}/heatmap"): {"401", "404", "422", "429"},
     ("get", "/api/predictions/{prediction_id}/report"): {"401", "404", "422", "429"},
+    ("get", "/api/predictions/{prediction_id}/fhir"): {"401", "404", "422"},
     ("post", "/api/predictions/batch"): {"401", "413", "422", "429", "503"},
     ("get", "/api/stats"): {"401"},
     ("get", "/api/models"): {"401"},

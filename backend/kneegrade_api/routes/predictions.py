@@ -23,6 +23,7 @@ from kneegrade_api import crud
 from kneegrade_api.deps import CurrentUser, SessionDep, StateDep, heavy_slot
 from kneegrade_api.errors import BUSY, UNAUTHORIZED, error_responses
 from kneegrade_api.exceptions import NotFound
+from kneegrade_api.fhir import diagnostic_report
 from kneegrade_api.grading import grade_upload
 from kneegrade_api.heatmaps import heatmap_of
 from kneegrade_api.images import ACCEPTED, png_bytes, read_upload
@@ -339,6 +340,30 @@ def _overlay(
         return overlay_png(xray, heatmap_of(session, state, prediction))
     except NotFound:
         return None
+
+
+@router.get(
+    "/{prediction_id}/fhir",
+    summary="The prediction as a FHIR R4 DiagnosticReport",
+    description="A DiagnosticReport (FHIR R4B, validated with `fhir.resources`) with the KL"
+    " grade as a contained Observation (its five probabilities as components, the knee's side,"
+    " the review flag as interpretation) and the model as a contained Device; the PDF report"
+    " is linked. No patient is named: KneeGrade keeps no patient identity.",
+    response_class=Response,
+    responses={
+        200: {"description": "The report", "content": {"application/fhir+json": {}}},
+        **error_responses({**UNAUTHORIZED, **NOT_FOUND}),
+    },
+)
+def get_fhir(
+    prediction_id: PredictionId, user: CurrentUser, session: SessionDep
+) -> Response:
+    prediction = _own(session, user, prediction_id)
+    out = PredictionOut.from_row(prediction, crud.upload_knees(session, prediction))
+    report = diagnostic_report(out)
+    return Response(
+        report.model_dump_json(exclude_none=True), media_type="application/fhir+json"
+    )
 
 
 @router.delete(

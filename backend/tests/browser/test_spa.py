@@ -106,6 +106,8 @@ def test_register_sign_out_and_sign_in(page: Page, screenshot) -> None:
     expect(page.get_by_role("alert")).to_have_text("username 'jsmith' is already taken")
 
     page.get_by_role("link", name="Sign in").click()
+    # The sign-in view replaces the form: fill it only once it is there.
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.get_by_label("Username").fill("jsmith")
     page.get_by_label("Password").fill("wrong password")
     page.get_by_role("button", name="Sign in").click()

@@ -125,7 +125,7 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    localiser = None if _localiser(args) is None else args.localiser
+    localiser = _localiser(args)
     metrics = evaluate_model(args.model, args.data, localiser=localiser)
     title = f"{metrics['kind']} on {args.data}"
     console.print(metrics_table(metrics, title))
@@ -133,7 +133,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         found = ", ".join(
             f"{n} {what}" for what, n in metrics["localiser"]["images"].items()
         )
-        console.print(f"Knees localised by {localiser}: {found}")
+        console.print(f"Knees localised by {localiser.directory}: {found}")
     console.print(confusion_table(metrics))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -252,7 +252,6 @@ def _train_localiser(args: argparse.Namespace) -> None:
 
 def _align(args: argparse.Namespace) -> None:
     from kneegrade_ml.localise.align import align_dataset
-    from kneegrade_ml.localise.localiser import Localiser
 
     counts = align_dataset(args.data, args.out, Localiser(args.localiser))
     table = Table(title=f"{args.data} aligned into {args.out}")

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from pydicom import Dataset, uid
-from pydicom.dataset import FileMetaDataset
+from test_data_dicom import dataset, encode
 
 from kneegrade_ml.bundle import ModelLoadError
 from kneegrade_ml.knees import NoKneeFound, grade_knees, place_heatmap
@@ -162,18 +160,7 @@ def test_sides_follow_dicom_then_layout():
 
 
 def _dicom(**attributes) -> bytes:
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = uid.DigitalXRayImageStorageForPresentation
-    meta.MediaStorageSOPInstanceUID = uid.generate_uid()
-    meta.TransferSyntaxUID = uid.ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    for keyword, value in attributes.items():
-        setattr(ds, keyword, value)
-    ds.set_pixel_data(np.zeros((8, 8), np.uint16), "MONOCHROME2", 12)
-    buffer = io.BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
+    return encode(dataset(np.zeros((8, 8), np.uint16), **attributes))
 
 
 def test_dicom_laterality_and_orientation_are_read():

@@ -30,10 +30,10 @@ def evaluate_model(
     model: Path | str,
     data: Path | str,
     progress: bool = True,
-    localiser: Path | str | None = None,
+    localiser: Localiser | None = None,
 ) -> dict:
     """Metrics of the model directory ``model`` on ``data`` (a folder of grade folders 0-4),
-    each image's knees localised first when a ``localiser`` directory is given."""
+    each image's knees found and cropped by ``localiser`` first when one is given."""
     configure_cpu()
     predictor = Predictor(model)
     samples = scan_split(data)
@@ -42,9 +42,8 @@ def evaluate_model(
         pixels, _ = load_pixels(samples, predictor.classifier.spec, progress=progress)
         probabilities = predictor.classifier.predict_pixels(pixels)
     else:
-        finder = Localiser(localiser)
         probabilities = _localised_probabilities(
-            predictor, finder, samples, found, progress
+            predictor, localiser, samples, found, progress
         )
     grades = np.array([s.grade for s in samples])
     result = {
@@ -54,7 +53,10 @@ def evaluate_model(
         **compute_metrics(grades, probabilities),
     }
     if localiser is not None:
-        result["localiser"] = {"directory": str(localiser), "images": dict(found)}
+        result["localiser"] = {
+            "directory": str(localiser.directory),
+            "images": dict(found),
+        }
     return result
 
 

@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 from torch.nn import functional as F
 
-from kneegrade_ml.bundle import ModelLoadError, verify_files
+from kneegrade_ml.bundle import CARD_FILE, ModelLoadError, verify_files
 from kneegrade_ml.localise.inputs import letterbox
 from kneegrade_ml.localise.joints import Joint, crop_joint, is_whole_image, whole_image
 from kneegrade_ml.localise.network import (
@@ -33,7 +33,6 @@ from kneegrade_ml.localise.network import (
 
 log = logging.getLogger(__name__)
 
-CARD_FILE = "localiser.json"
 WEIGHTS_FILE = "model.pt"
 MAX_JOINTS = 2
 MIN_SCORE = 0.3

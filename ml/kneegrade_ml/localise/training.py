@@ -1,5 +1,5 @@
 """Train the localiser on scenes built from single-knee crops (real and synthetic), then write
-its directory: weights, and a ``localiser.json`` card saying what it learned from and how."""
+its directory: weights, and a ``model.json`` card (the format says it is a localiser) saying what it learned from and how."""
 
 import dataclasses
 import json
@@ -13,12 +13,12 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from kneegrade_ml.bundle import file_record, library_versions
+from kneegrade_ml.bundle import CARD_FILE, file_record, library_versions
 from kneegrade_ml.data.folders import scan_split
 from kneegrade_ml.data.images import read_image
 from kneegrade_ml.data.source import dataset_record
 from kneegrade_ml.localise.inputs import letterbox, targets
-from kneegrade_ml.localise.localiser import CARD_FILE, WEIGHTS_FILE
+from kneegrade_ml.localise.localiser import WEIGHTS_FILE
 from kneegrade_ml.localise.network import HEAT, LOG_SIZE, OFFSET_X, RIGHT_SIDE, JointNet
 from kneegrade_ml.localise.scenes import Scene, random_scene
 from kneegrade_ml.provenance import source_revision

@@ -126,5 +126,47 @@ class Prediction(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(100), default=None)
     """The client's ``Idempotency-Key`` for the upload: a retry with it gets this row back."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    """When its owner deleted it: hidden from them from then on, kept (files too) for the audit
+    trail and an admin's restore until ``kneegrade-api purge`` removes it."""
 
     user: Mapped[User] = relationship(back_populates="predictions")
+
+
+class AuditEvent(Base):
+    """Who did what to which prediction, and when: kept after the prediction and the account go
+    (no foreign keys), so the trail outlives what it describes."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    username: Mapped[str] = mapped_column(String(50))
+    action: Mapped[str] = mapped_column(String(20))
+    """One of ``audit.ACTIONS``."""
+    prediction_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    api_key_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    """The API key the request came with; none for a person's token."""
+    client: Mapped[str | None] = mapped_column(String(64), default=None)
+    """The client's address."""
+
+
+class ApiKey(Base):
+    """A machine client's key: it acts as ``user`` within ``scopes``. Only a SHA-256 of the
+    secret is kept; ``prefix`` (public) finds the row."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_by: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    user: Mapped[User] = relationship()

@@ -19,7 +19,13 @@ def test_migration_creates_the_schema(tmp_path) -> None:
     upgrade_database(url)
     engine = create_db_engine(url)
     schema = inspect(engine)
-    assert set(schema.get_table_names()) == {"alembic_version", "users", "predictions"}
+    assert set(schema.get_table_names()) == {
+        "alembic_version",
+        "users",
+        "predictions",
+        "audit_events",
+        "api_keys",
+    }
     (fk,) = schema.get_foreign_keys("predictions")
     assert fk["referred_table"] == "users" and fk["options"]["ondelete"] == "CASCADE"
     assert sorted(i["name"] for i in schema.get_indexes("predictions")) == [

@@ -24,7 +24,7 @@ REAL_MODELS ?= $(ARTIFACTS)/models-real
 # `make run MODELS=models,artifacts/models` adds the synthetic demos `make pipeline` builds.
 MODELS ?= $(or $(KNEEGRADE_MODELS_DIR),models)
 
-.PHONY: setup test test-fast lint format synth pipeline train-real train-localiser release bench bench-localise run clean
+.PHONY: setup test test-fast lint format synth pipeline train-real train-localiser release bench bench-localise bench-shift run clean
 
 setup: $(STAMP)
 
@@ -79,6 +79,13 @@ train-localiser: setup
 bench-localise: setup
 	@test -n "$(DATA)" || { echo "set DATA=<folder with train/ and val/>"; exit 2; }
 	$(BIN)/python bench/bench_localise.py --data "$(DATA)/val"
+
+# The released model (SHIFT_MODELS="dir ..." for others) on val as is and under each scanner
+# shift; the shifted copy is seeded by SEED (needs DATA).
+SHIFT_MODELS ?= $(RELEASED)
+bench-shift: setup
+	@test -n "$(DATA)" || { echo "set DATA=<folder with train/ and val/>"; exit 2; }
+	$(BIN)/python bench/bench_shift.py --data "$(DATA)/val" --model $(SHIFT_MODELS) --seed $(SEED)
 
 # Maintainers: release what `make train-real` trained as the served model (VERSION, NOTES).
 release: setup

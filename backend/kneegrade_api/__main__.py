@@ -1,5 +1,5 @@
 """``kneegrade-api`` (or ``python -m kneegrade_api``): serve the API with uvicorn, or check its
-storage (``kneegrade-api doctor``)."""
+storage (``kneegrade-api doctor``), or purge deleted predictions (``kneegrade-api purge``)."""
 
 import argparse
 
@@ -46,6 +46,24 @@ def _doctor(args: argparse.Namespace) -> int:
     return 1 if report.missing_files or (report.orphan_files and not args.fix) else 0
 
 
+def _purge(args: argparse.Namespace) -> int:
+    """Remove predictions deleted more than ``--days`` ago, rows and files."""
+    from kneegrade_api.config import Settings
+    from kneegrade_api.db import create_db_engine, session_factory
+    from kneegrade_api.migrate import upgrade_database
+    from kneegrade_api.purge import purge_deleted
+    from kneegrade_api.storage import ImageStore
+
+    settings = Settings()
+    upgrade_database(settings.database)
+    engine = create_db_engine(settings.database)
+    with session_factory(engine)() as session:
+        count = purge_deleted(session, ImageStore(settings.uploads_dir), args.days)
+    engine.dispose()
+    print(f"purged {count} predictions deleted more than {args.days:g} days ago")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve on port 5011; settings come from the ``KNEEGRADE_*`` environment variables."""
     parser = argparse.ArgumentParser(
@@ -74,9 +92,20 @@ def main(argv: list[str] | None = None) -> int:
         default=600,
         help="seconds: younger files may belong to an upload still committing",
     )
+    purge = commands.add_parser(
+        "purge", help="remove deleted predictions for good, with their files"
+    )
+    purge.add_argument(
+        "--days",
+        type=float,
+        default=30,
+        help="only those deleted more than this many days ago (default 30; 0: all)",
+    )
     args = parser.parse_args(argv)
     if args.command == "doctor":
         return _doctor(args)
+    if args.command == "purge":
+        return _purge(args)
     _serve(args)
     return 0
 

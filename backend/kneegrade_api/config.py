@@ -64,10 +64,24 @@ class Settings(BaseSettings):
     """Images in one batch request, zip members included."""
     max_batch_bytes: int = Field(default=100 * MiB, ge=1)
     """The whole batch request body; each file is also held to ``max_upload_bytes``."""
+    registration_open: bool = True
+    """Whether anyone may create a clinician account; closed, only an admin creates accounts."""
+    admin_username: str | None = None
+    """An administrator account made at start when no account has this name (an existing one is
+    made admin); with ``admin_password``."""
+    admin_password: SecretStr | None = None
+    """The first admin's password; held to the same policy as every password."""
     cors_origins: Annotated[list[str], NoDecode] = []
     """Origins allowed to call the API from a browser: a JSON list or comma-separated."""
 
-    @field_validator("database_url", "secret_key", "localiser_dir", mode="before")
+    @field_validator(
+        "database_url",
+        "secret_key",
+        "localiser_dir",
+        "admin_username",
+        "admin_password",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """``KNEEGRADE_SECRET_KEY=`` (as compose passes an unset variable) means unset, not ""."""

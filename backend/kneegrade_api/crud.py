@@ -7,9 +7,12 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kneegrade_api.models import Prediction, User
+from kneegrade_api.models import Prediction, User, utcnow
 from kneegrade_api.schemas import UserCreate
 from kneegrade_api.security import hash_password, verify_password
+
+LIVE = Prediction.deleted_at.is_(None)
+"""Predictions their owner has not deleted: the only ones any user-facing read returns."""
 
 
 class UsernameTaken(ValueError):
@@ -23,14 +26,18 @@ def get_user_by_username(session: Session, username: str) -> User | None:
     )
 
 
-def create_user(session: Session, data: UserCreate) -> User:
-    """A new clinician account; a taken username raises UsernameTaken, also under a race."""
+def list_users(session: Session) -> Sequence[User]:
+    return session.scalars(select(User).order_by(User.id)).all()
+
+
+def create_user(session: Session, data: UserCreate, role: str = "clinician") -> User:
+    """A new account; a taken username raises UsernameTaken, also under a race."""
     if get_user_by_username(session, data.username) is not None:
         raise UsernameTaken(data.username)
     user = User(
         username=data.username,
         name=data.name,
-        role="clinician",
+        role=role,
         password_hash=hash_password(data.password),
     )
     session.add(user)
@@ -39,6 +46,18 @@ def create_user(session: Session, data: UserCreate) -> User:
     except IntegrityError as err:
         session.rollback()
         raise UsernameTaken(data.username) from err
+    return user
+
+
+def ensure_admin(session: Session, username: str, password: str) -> User:
+    """The account ``username`` as an admin: made with ``password`` (policy checked by
+    UserCreate) when it does not exist, promoted when it does (its password kept)."""
+    user = get_user_by_username(session, username)
+    if user is None:
+        data = UserCreate(username=username, name="Administrator", password=password)
+        return create_user(session, data, role="admin")
+    user.role = "admin"
+    session.commit()
     return user
 
 
@@ -70,6 +89,7 @@ def upload_knees(session: Session, prediction: Prediction) -> list[Prediction]:
             .where(
                 Prediction.user_id == prediction.user_id,
                 Prediction.upload_id == prediction.upload_id,
+                LIVE,
             )
             .order_by(Prediction.id)
         )
@@ -87,7 +107,7 @@ def knees_by_upload(
     found: dict[str, list[Prediction]] = {}
     rows = session.scalars(
         select(Prediction)
-        .where(Prediction.upload_id.in_(ids), Prediction.user_id.in_(users))
+        .where(Prediction.upload_id.in_(ids), Prediction.user_id.in_(users), LIVE)
         .order_by(Prediction.id)
     )
     for row in rows:
@@ -113,6 +133,7 @@ def image_shared(session: Session, prediction: Prediction) -> bool:
 def get_by_idempotency_key(
     session: Session, user_id: int, key: str
 ) -> Prediction | None:
+    """The upload made with this key, deleted or not (the key stays used)."""
     return session.scalar(
         select(Prediction).where(
             Prediction.user_id == user_id, Prediction.idempotency_key == key
@@ -124,7 +145,7 @@ def list_predictions(
     session: Session, user_id: int, limit: int, offset: int
 ) -> tuple[Sequence[Prediction], int]:
     """One page of the user's predictions, newest first, and how many there are in all."""
-    mine = Prediction.user_id == user_id
+    mine = (Prediction.user_id == user_id) & LIVE
     total = session.scalar(select(func.count()).select_from(Prediction).where(mine))
     items = session.scalars(
         select(Prediction)
@@ -139,17 +160,48 @@ def list_predictions(
 def get_prediction(
     session: Session, user_id: int, prediction_id: int
 ) -> Prediction | None:
-    """The prediction if it exists and is the user's own; others' look just like missing ones."""
+    """The prediction if it exists, is the user's own and is not deleted; others' and deleted
+    ones look just like missing ones."""
     return session.scalar(
         select(Prediction).where(
-            Prediction.id == prediction_id, Prediction.user_id == user_id
+            Prediction.id == prediction_id, Prediction.user_id == user_id, LIVE
         )
     )
 
 
-def delete_prediction(session: Session, prediction: Prediction) -> None:
+def soft_delete(session: Session, prediction: Prediction) -> None:
+    """Hide the prediction from its owner; the row and files stay for the audit trail."""
+    prediction.deleted_at = utcnow()
+    session.commit()
+
+
+def get_deleted(session: Session, prediction_id: int) -> Prediction | None:
+    """Any user's prediction, if it is deleted (an admin's restore)."""
+    return session.scalar(
+        select(Prediction).where(
+            Prediction.id == prediction_id, Prediction.deleted_at.is_not(None)
+        )
+    )
+
+
+def restore(session: Session, prediction: Prediction) -> None:
+    prediction.deleted_at = None
+    session.commit()
+
+
+def deleted_before(session: Session, cutoff: datetime) -> Sequence[Prediction]:
+    """Predictions deleted before ``cutoff``: what ``kneegrade-api purge`` removes."""
+    return session.scalars(
+        select(Prediction).where(Prediction.deleted_at < cutoff).order_by(Prediction.id)
+    ).all()
+
+
+def purge(session: Session, prediction: Prediction) -> bool:
+    """Remove the row for good; whether its image is still another row's (keep the file)."""
+    shared = image_shared(session, prediction)
     session.delete(prediction)
     session.commit()
+    return shared
 
 
 def prediction_summaries(
@@ -162,5 +214,5 @@ def prediction_summaries(
             Prediction.model_id,
             Prediction.confidence,
             Prediction.created_at,
-        ).where(Prediction.user_id == user_id)
+        ).where(Prediction.user_id == user_id, LIVE)
     ).all()

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kneegrade_api.exceptions import (
+    Conflict,
     InvalidUpload,
     KneeGradeError,
     ModelUnavailable,
@@ -23,7 +24,10 @@ from kneegrade_api.schemas import ErrorOut
 
 log = logging.getLogger(__name__)
 
-UNAUTHORIZED = {401: "Missing, expired, malformed or forged bearer token"}
+UNAUTHORIZED = {
+    401: "Missing, expired, malformed or forged bearer token, or a revoked API key",
+    403: "An API key without the scope this method needs (read, predict or delete)",
+}
 BUSY = {
     429: "Too much heavy work in progress for this account or the server; retry after"
     " Retry-After seconds"
@@ -36,6 +40,7 @@ STATUS_CODES: dict[type[KneeGradeError], int] = {
     UnknownModel: status.HTTP_422_UNPROCESSABLE_CONTENT,
     ModelUnavailable: status.HTTP_503_SERVICE_UNAVAILABLE,
     NotFound: status.HTTP_404_NOT_FOUND,
+    Conflict: status.HTTP_409_CONFLICT,
     TooManyRequests: status.HTTP_429_TOO_MANY_REQUESTS,
 }
 """The one place where the app's errors become HTTP status codes."""

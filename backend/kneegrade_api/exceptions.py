@@ -39,3 +39,7 @@ class TooManyRequests(KneeGradeError):
 
 class NotFound(KneeGradeError):
     """No such record among the caller's own."""
+
+
+class Conflict(KneeGradeError):
+    """The request clashes with what was done before (a deleted upload's idempotency key)."""

@@ -11,8 +11,9 @@ from pathlib import PurePosixPath
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kneegrade_api import crud
-from kneegrade_api.exceptions import InvalidUpload
+from kneegrade_api import audit, crud
+from kneegrade_api.audit import Caller
+from kneegrade_api.exceptions import Conflict, InvalidUpload
 from kneegrade_api.images import decode_upload, thumbnail_png
 from kneegrade_api.inference import ServedModel
 from kneegrade_api.models import Prediction, User
@@ -31,7 +32,7 @@ def display_name(filename: str | None) -> str:
 def grade_upload(
     session: Session,
     state: AppState,
-    user: User,
+    caller: Caller,
     served: ServedModel,
     data: bytes,
     filename: str | None,
@@ -41,11 +42,13 @@ def grade_upload(
     prediction per knee (left to right on the image), linked by one upload id. Bad input, or an
     image with no knee, raises an ``exceptions`` error saying why. An upload whose
     ``idempotency_key`` the user already used is not graded again: the first one's predictions
-    are the answer, also when both race."""
+    are the answer, also when both race. Each new knee is a ``created`` event of the audit
+    trail."""
+    user = caller.user
     if idempotency_key is not None:
         earlier = crud.get_by_idempotency_key(session, user.id, idempotency_key)
         if earlier is not None:
-            return crud.upload_knees(session, earlier)
+            return _earlier_upload(session, earlier)
     settings = state.settings
     upload = decode_upload(data, settings.max_image_pixels, settings.max_image_side)
     try:
@@ -65,7 +68,7 @@ def grade_upload(
     ]
     rows[0].idempotency_key = idempotency_key
     try:
-        return crud.add_predictions(session, rows)
+        crud.add_predictions(session, rows)
     except IntegrityError:
         session.rollback()
         _delete_files(state, stored)
@@ -74,11 +77,25 @@ def grade_upload(
         )
         if not earlier:
             raise
-        return crud.upload_knees(session, earlier)
+        return _earlier_upload(session, earlier)
     except BaseException:
         session.rollback()
         _delete_files(state, stored)
         raise
+    for row in rows:
+        audit.record(session, caller, "created", row.id)
+    return rows
+
+
+def _earlier_upload(session: Session, earlier: Prediction) -> list[Prediction]:
+    """The knees of the upload a reused idempotency key names, unless it was deleted since."""
+    knees = crud.upload_knees(session, earlier)
+    if not knees:
+        raise Conflict(
+            "the upload made with this Idempotency-Key was deleted;"
+            " send it again with a new key to grade it again"
+        )
+    return knees
 
 
 def _row(

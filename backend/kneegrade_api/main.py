@@ -13,6 +13,7 @@ from kneegrade_api.errors import install_error_handlers
 from kneegrade_api.headers import SecurityHeadersMiddleware
 from kneegrade_api.limits import MULTIPART_OVERHEAD, BodySizeLimitMiddleware
 from kneegrade_api.routes import (
+    admin,
     auth,
     batch,
     health,
@@ -28,7 +29,8 @@ DESCRIPTION = """Grades knee osteoarthritis on X-rays on the Kellgren-Lawrence s
 (0 Normal, 1 Doubtful, 2 Mild, 3 Moderate, 4 Severe).
 
 Register, log in for a bearer token (OAuth2 password flow), then upload radiographs to
-`POST /api/predictions`. Every error is JSON `{"detail": "<message>"}`."""
+`POST /api/predictions`. Machine clients send an API key an administrator made
+(`Authorization: Bearer kg_...`) instead. Every error is JSON `{"detail": "<message>"}`."""
 
 TAGS = [
     {"name": "auth", "description": "Accounts and access tokens"},
@@ -37,13 +39,17 @@ TAGS = [
     {"name": "models", "description": "The models served and their model cards"},
     {"name": "samples", "description": "Synthetic demo images to try"},
     {"name": "health", "description": "Liveness and model status"},
+    {
+        "name": "admin",
+        "description": "Accounts, API keys and the audit trail (administrators only)",
+    },
 ]
 
 
 def api_router() -> APIRouter:
     """Every resource's routes under ``/api``."""
     router = APIRouter(prefix="/api")
-    for module in (auth, batch, predictions, stats, models, samples, health):
+    for module in (auth, batch, predictions, stats, models, samples, health, admin):
         router.include_router(module.router)
     return router
 

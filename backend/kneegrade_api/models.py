@@ -146,6 +146,8 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(20))
     """One of ``audit.ACTIONS``."""
     prediction_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    detail: Mapped[str | None] = mapped_column(String(20), default=None)
+    """What of it: ``image``, ``heatmap``, ``report``, ``fhir``..., or the attempted username."""
     api_key_id: Mapped[int | None] = mapped_column(Integer, default=None)
     """The API key the request came with; none for a person's token."""
     client: Mapped[str | None] = mapped_column(String(64), default=None)

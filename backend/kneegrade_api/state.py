@@ -7,11 +7,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from kneegrade_api.concurrency import WorkSlots
 from kneegrade_api.config import Settings
+from kneegrade_api.crud import UsernameTaken, ensure_admin
 from kneegrade_api.db import create_db_engine, session_factory
 from kneegrade_api.doctor import sweep
 from kneegrade_api.inference import LOADED, ModelRegistry, load_localiser
@@ -37,6 +39,22 @@ def one_at_a_time(lock_file: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _first_admin(session: Session, settings: Settings) -> None:
+    """The admin the settings name, made or promoted at start; a weak password stops the start."""
+    if settings.admin_username is None:
+        return
+    if settings.admin_password is None:
+        raise RuntimeError("KNEEGRADE_ADMIN_USERNAME needs KNEEGRADE_ADMIN_PASSWORD")
+    try:
+        ensure_admin(
+            session, settings.admin_username, settings.admin_password.get_secret_value()
+        )
+    except ValidationError as err:
+        raise RuntimeError(f"KNEEGRADE_ADMIN_USERNAME/PASSWORD: {err}") from err
+    except UsernameTaken:
+        session.rollback()  # another worker made it at the same moment
 
 
 @dataclass
@@ -76,6 +94,7 @@ class AppState:
         store = ImageStore(settings.uploads_dir)
         with sessions() as session:
             sweep(session, store)
+            _first_admin(session, settings)
         for model_id, state in registry.status.items():
             if state != LOADED:
                 log.warning("model %s is not served: %s", model_id, state)

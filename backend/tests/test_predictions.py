@@ -141,16 +141,18 @@ def test_unknown_prediction_is_404(api: TestClient, user: Account) -> None:
     )
 
 
-def test_delete_removes_the_row_and_the_files(
+def test_delete_hides_the_prediction_everywhere(
     api: TestClient, user: Account, sample_png: bytes
 ) -> None:
     created = upload(api, user, sample_png, "rf").json()
     assert api.get(created["heatmap_url"], headers=user.headers).status_code == 200
-    assert len(stored_files(api, user)) == 3  # the image, its thumbnail and heatmap
     response = api.delete(f"/api/predictions/{created['id']}", headers=user.headers)
     assert response.status_code == 204
     assert response.content == b""
-    assert stored_files(api, user) == []
+    for suffix in ("/image", "/thumbnail", "/heatmap", "/report", "/fhir"):
+        path = f"/api/predictions/{created['id']}{suffix}"
+        assert api.get(path, headers=user.headers).status_code == 404
+    assert api.get("/api/stats", headers=user.headers).json()["total"] == 0
     assert (
         api.get(f"/api/predictions/{created['id']}", headers=user.headers).status_code
         == 404

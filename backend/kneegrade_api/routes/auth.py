@@ -5,7 +5,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from kneegrade_api import crud
+from kneegrade_api import audit, crud
+from kneegrade_api.audit import Caller
 from kneegrade_api.deps import CurrentUser, SessionDep, StateDep, credentials_error
 from kneegrade_api.errors import UNAUTHORIZED, error_responses
 from kneegrade_api.schemas import Token, UserCreate, UserOut
@@ -22,9 +23,12 @@ def _client(request: Request) -> str:
     "/register",
     status_code=status.HTTP_201_CREATED,
     summary="Create an account",
-    description="A new clinician account. The password is stored only as an argon2 hash.",
+    description="A new clinician account. The password is stored only as an argon2 hash."
+    " Where the operator closed self-registration (`KNEEGRADE_REGISTRATION_OPEN=false`), an"
+    " administrator creates accounts (`POST /api/admin/users`).",
     responses=error_responses(
         {
+            403: "Self-registration is closed on this server",
             409: "The username is taken",
             422: "Invalid username, password or name",
             429: "Too many new accounts from this address (Retry-After says when)",
@@ -34,6 +38,11 @@ def _client(request: Request) -> str:
 def register(
     data: UserCreate, session: SessionDep, state: StateDep, request: Request
 ) -> UserOut:
+    if not state.settings.registration_open:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="self-registration is closed here; ask an administrator for an account",
+        )
     state.throttle.count("register", _client(request))
     try:
         user = crud.create_user(session, data)
@@ -70,7 +79,9 @@ def login(
     user = crud.authenticate(session, form.username, form.password)
     if user is None:
         state.throttle.failed(form.username)
+        audit.record_failed_login(session, form.username, _client(request))
         raise credentials_error("incorrect username or password")
+    audit.record(session, Caller(user, None, _client(request)), "login")
     minutes = state.settings.access_token_minutes
     return Token(
         access_token=create_access_token(user.id, state.secret_key, minutes),

@@ -11,13 +11,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile, status
 from sqlalchemy.orm import Session
 
-from kneegrade_api.deps import CurrentUser, SessionDep, StateDep, heavy_slot
+from kneegrade_api.audit import Caller
+from kneegrade_api.deps import CallerDep, SessionDep, StateDep, heavy_slot
 from kneegrade_api.errors import BUSY, UNAUTHORIZED, error_responses, status_code
 from kneegrade_api.exceptions import InvalidUpload, KneeGradeError
 from kneegrade_api.grading import grade_upload
 from kneegrade_api.images import ACCEPTED, read_upload
 from kneegrade_api.inference import ServedModel
-from kneegrade_api.models import User
 from kneegrade_api.schemas import MODEL_FIELD, BatchItem, BatchOut, PredictionOut
 from kneegrade_api.state import AppState
 
@@ -99,7 +99,7 @@ def _batch_files(files: list[UploadFile], limit: int) -> Iterator[BatchFile]:
     dependencies=[Depends(heavy_slot)],
 )
 def create_batch(  # a plain def: FastAPI runs it in its threadpool, off the event loop
-    user: CurrentUser,
+    caller: CallerDep,
     session: SessionDep,
     state: StateDep,
     files: Annotated[
@@ -116,19 +116,23 @@ def create_batch(  # a plain def: FastAPI runs it in its threadpool, off the eve
             status.HTTP_413_CONTENT_TOO_LARGE,
             detail=f"more than {limit} images in one batch; send at most {limit}",
         )
-    results = [_grade(session, state, user, served, item) for item in batch]
+    results = [_grade(session, state, caller, served, item) for item in batch]
     graded = sum(item.prediction is not None for item in results)
     return BatchOut(graded=graded, failed=len(results) - graded, results=results)
 
 
 def _grade(
-    session: Session, state: AppState, user: User, served: ServedModel, item: BatchFile
+    session: Session,
+    state: AppState,
+    caller: Caller,
+    served: ServedModel,
+    item: BatchFile,
 ) -> BatchItem:
     """One file's result: its prediction, or the 4xx its bad input earned."""
     if item.error is not None:
         return _failed(item.filename, item.error)
     try:
-        knees = grade_upload(session, state, user, served, item.data, item.filename)
+        knees = grade_upload(session, state, caller, served, item.data, item.filename)
     except KneeGradeError as err:
         return _failed(item.filename, err)
     return BatchItem(

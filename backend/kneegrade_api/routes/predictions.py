@@ -19,15 +19,16 @@ from fastapi.responses import FileResponse
 from PIL import Image
 from sqlalchemy.orm import Session
 
-from kneegrade_api import crud
-from kneegrade_api.deps import CurrentUser, SessionDep, StateDep, heavy_slot
+from kneegrade_api import audit, crud
+from kneegrade_api.audit import Action, Caller
+from kneegrade_api.deps import CallerDep, CurrentUser, SessionDep, StateDep, heavy_slot
 from kneegrade_api.errors import BUSY, UNAUTHORIZED, error_responses
 from kneegrade_api.exceptions import NotFound
 from kneegrade_api.fhir import diagnostic_report
 from kneegrade_api.grading import grade_upload
 from kneegrade_api.heatmaps import heatmap_of
 from kneegrade_api.images import ACCEPTED, png_bytes, read_upload
-from kneegrade_api.models import Prediction, User
+from kneegrade_api.models import Prediction
 from kneegrade_api.report import KneeMark, ReportContent, mark_knees, render_report
 from kneegrade_api.schemas import (
     MAX_ID,
@@ -36,7 +37,7 @@ from kneegrade_api.schemas import (
     PredictionPage,
 )
 from kneegrade_api.state import AppState
-from kneegrade_api.storage import StoredImage, media_type
+from kneegrade_api.storage import media_type
 from kneegrade_ml.serving import (
     colour_layer_png,
     heatmap_caption,
@@ -73,12 +74,22 @@ DICOM_NOTE = (
 )
 
 
-def _own(session: Session, user: User, prediction_id: int) -> Prediction:
-    prediction = crud.get_prediction(session, user.id, prediction_id)
+def _own(
+    session: Session,
+    caller: Caller,
+    prediction_id: int,
+    action: Action | None = "viewed",
+    detail: str | None = None,
+) -> Prediction:
+    """The caller's own live prediction, the access recorded in the audit trail (unless
+    ``action`` is None); else a 404."""
+    prediction = crud.get_prediction(session, caller.user.id, prediction_id)
     if prediction is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, detail=f"prediction {prediction_id} not found"
         )
+    if action is not None:
+        audit.record(session, caller, action, prediction.id, detail)
     return prediction
 
 
@@ -100,6 +111,7 @@ def _own(session: Session, user: User, prediction_id: int) -> Prediction:
             **UNAUTHORIZED,
             413: "The file or its pixel count is over the limit",
             415: f"An image, but not {ACCEPTED}; or a DICOM compression not supported",
+            409: "The Idempotency-Key names an upload that was deleted since",
             422: "Empty, corrupt or not an image; malformed DICOM; no knee joint found in"
             " the image; or an unknown model",
             **BUSY,
@@ -109,7 +121,7 @@ def _own(session: Session, user: User, prediction_id: int) -> Prediction:
     dependencies=[Depends(heavy_slot)],
 )
 def create_prediction(  # a plain def: FastAPI runs it in its threadpool, off the event loop
-    user: CurrentUser,
+    caller: CallerDep,
     session: SessionDep,
     state: StateDep,
     file: Annotated[UploadFile, File(description=f"the X-ray: {ACCEPTED}")],
@@ -127,7 +139,7 @@ def create_prediction(  # a plain def: FastAPI runs it in its threadpool, off th
     served = state.registry.get(model)
     data = read_upload(file.file, state.settings.max_upload_bytes)
     knees = grade_upload(
-        session, state, user, served, data, file.filename, idempotency_key
+        session, state, caller, served, data, file.filename, idempotency_key
     )
     return PredictionOut.from_row(knees[0], knees)
 
@@ -162,9 +174,9 @@ def list_predictions(
     responses=error_responses({**UNAUTHORIZED, **NOT_FOUND}),
 )
 def get_prediction(
-    prediction_id: PredictionId, user: CurrentUser, session: SessionDep
+    prediction_id: PredictionId, caller: CallerDep, session: SessionDep
 ) -> PredictionOut:
-    prediction = _own(session, user, prediction_id)
+    prediction = _own(session, caller, prediction_id)
     return PredictionOut.from_row(prediction, crud.upload_knees(session, prediction))
 
 
@@ -180,9 +192,10 @@ def _file(state: AppState, relative: str, what: str) -> FileResponse:
     responses=IMAGE_RESPONSES,
 )
 def get_image(
-    prediction_id: PredictionId, user: CurrentUser, session: SessionDep, state: StateDep
+    prediction_id: PredictionId, caller: CallerDep, session: SessionDep, state: StateDep
 ) -> FileResponse:
-    return _file(state, _own(session, user, prediction_id).image_path, "image")
+    prediction = _own(session, caller, prediction_id, "viewed", "image")
+    return _file(state, prediction.image_path, "image")
 
 
 @router.get(
@@ -192,9 +205,11 @@ def get_image(
     responses=IMAGE_RESPONSES,
 )
 def get_thumbnail(
-    prediction_id: PredictionId, user: CurrentUser, session: SessionDep, state: StateDep
+    prediction_id: PredictionId, caller: CallerDep, session: SessionDep, state: StateDep
 ) -> FileResponse:
-    return _file(state, _own(session, user, prediction_id).thumbnail_path, "thumbnail")
+    """Not audited: the history shows every thumbnail; opening one is the view."""
+    prediction = _own(session, caller, prediction_id, action=None)
+    return _file(state, prediction.thumbnail_path, "thumbnail")
 
 
 @router.get(
@@ -223,14 +238,14 @@ def get_thumbnail(
 )
 def get_heatmap(
     prediction_id: PredictionId,
-    user: CurrentUser,
+    caller: CallerDep,
     session: SessionDep,
     state: StateDep,
     layer: Annotated[
         Literal["overlay", "colour"], Query(description="blended, or the layer alone")
     ] = "overlay",
 ) -> Response:
-    prediction = _own(session, user, prediction_id)
+    prediction = _own(session, caller, prediction_id, "viewed", "heatmap")
     heatmap = heatmap_of(session, state, prediction)
     if layer == "colour":
         picture = colour_layer_png(heatmap)
@@ -253,9 +268,9 @@ def get_heatmap(
     dependencies=[Depends(heavy_slot)],
 )
 def get_report(
-    prediction_id: PredictionId, user: CurrentUser, session: SessionDep, state: StateDep
+    prediction_id: PredictionId, caller: CallerDep, session: SessionDep, state: StateDep
 ) -> Response:
-    prediction = _own(session, user, prediction_id)
+    prediction = _own(session, caller, prediction_id, "downloaded", "report")
     xray = _xray(state, prediction)
     overlay = _overlay(session, state, prediction, xray)
     knees = crud.upload_knees(session, prediction)
@@ -356,9 +371,9 @@ def _overlay(
     },
 )
 def get_fhir(
-    prediction_id: PredictionId, user: CurrentUser, session: SessionDep
+    prediction_id: PredictionId, caller: CallerDep, session: SessionDep
 ) -> Response:
-    prediction = _own(session, user, prediction_id)
+    prediction = _own(session, caller, prediction_id, "downloaded", "fhir")
     out = PredictionOut.from_row(prediction, crud.upload_knees(session, prediction))
     report = diagnostic_report(out)
     return Response(
@@ -369,20 +384,16 @@ def get_fhir(
 @router.delete(
     "/{prediction_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Delete a prediction and its pictures",
-    description="Deletes this knee's prediction; the uploaded image stays while another knee"
-    " of the same upload still shows it.",
+    summary="Delete a prediction",
+    description="Deletes this knee's prediction from the caller's history at once. It is kept"
+    " out of sight (files too) for the audit trail and an administrator's restore until the"
+    " operator's `kneegrade-api purge` removes it for good.",
     response_class=Response,
     responses=error_responses({**UNAUTHORIZED, **NOT_FOUND}),
 )
 def delete_prediction(
-    prediction_id: PredictionId, user: CurrentUser, session: SessionDep, state: StateDep
+    prediction_id: PredictionId, caller: CallerDep, session: SessionDep
 ) -> Response:
-    prediction = _own(session, user, prediction_id)
-    stored = StoredImage(
-        prediction.image_path, prediction.thumbnail_path, prediction.heatmap_path
-    )
-    shared = crud.image_shared(session, prediction)
-    crud.delete_prediction(session, prediction)
-    state.store.delete(stored, keep_image=shared)
+    prediction = _own(session, caller, prediction_id, "deleted")
+    crud.soft_delete(session, prediction)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -19,7 +19,7 @@ from elsewhere (``bench/bench_shift.py``):
 ``equalise``    vendor local-contrast processing: CLAHE (clip limit 1.5-3, 4-8 tiles), blended
                 50-100 % with the image
 ``sharpen``     vendor edge enhancement: unsharp mask, sigma 1.5-5 px, amount 0.7-1.8
-``jpeg``        lossy export: JPEG quality 12-35
+``jpeg``        lossy export: JPEG quality 30-70
 ``border``      a collimation edge: a dark or bright band over 5-14 % of one or two sides
 ``scanner``     the mix: per image, a new curve (exposure or window), and with their own
                 probabilities one blur (blur or resolution), noise, one kind of processing
@@ -132,7 +132,7 @@ def sharpen(image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Pa
 
 
 def jpeg(image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Params]:
-    quality = int(rng.integers(12, 36))
+    quality = int(rng.integers(30, 71))
     buffer = io.BytesIO()
     Image.fromarray(_to_uint8(image)).save(buffer, format="JPEG", quality=quality)
     buffer.seek(0)

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("username", sa.String(50), nullable=False),
         sa.Column("action", sa.String(20), nullable=False),
         sa.Column("prediction_id", sa.Integer(), nullable=True),
+        sa.Column("detail", sa.String(20), nullable=True),
         sa.Column("api_key_id", sa.Integer(), nullable=True),
         sa.Column("client", sa.String(64), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_audit_events"),

@@ -31,6 +31,7 @@ from kneegrade_ml.predictor import Predictor
 from kneegrade_ml.release import ReleaseError, release_model
 from kneegrade_ml.settings import MLSettings
 from kneegrade_ml.synth.dataset import SPLIT_SIZES, generate_dataset
+from kneegrade_ml.training.augment import AUGMENTATIONS
 from kneegrade_ml.training.cv import cross_validate
 from kneegrade_ml.training.loop import SPEC_OPTIONS, TrainOptions
 from kneegrade_ml.training.pipeline import run_pipeline
@@ -335,6 +336,12 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         "--augment-online",
         action=argparse.BooleanOptionalAction,
         help="redraw the augmentation of every batch (trains on pixels; slower)",
+    )
+    parser.add_argument(
+        "--augment",
+        choices=list(AUGMENTATIONS),
+        help="what augmented views vary: positioning, contrast and gamma (standard), or those"
+        " and another scanner's blur, resolution, noise, sharpening and JPEG (scanner)",
     )
     parser.add_argument(
         "--tta-flip",

@@ -281,6 +281,18 @@ def test_views_and_online_augmentation_exclude_each_other():
         learner_for(build_classifier("cnn", options), options)
 
 
+def test_scanner_augmentation_needs_augmented_views_and_is_recorded(
+    tiny_synthetic, tmp_path
+):
+    options = TrainOptions(epochs=1, augment="scanner")
+    with pytest.raises(ValueError, match="needs augmented views"):
+        learner_for(build_classifier("cnn", options), options)
+    options = TrainOptions(epochs=1, augment="scanner", augment_online=True)
+    card = train_model("cnn", tiny_synthetic, tmp_path / "m", options, progress=False)
+    assert card["hyperparameters"]["augment"] == "scanner"
+    assert card["options"]["augment"] == "scanner"
+
+
 def test_mobilenet_input_size_is_recorded_and_used_to_serve(
     tiny_synthetic, fake_pretrained, tmp_path
 ):

@@ -1,8 +1,13 @@
 """Radiograph augmentation: new views with the same shape, never a vertical flip, seeded."""
 
+import pytest
 import torch
 
-from kneegrade_ml.training.augment import RandomGamma, augment_batch
+from kneegrade_ml.training.augment import (
+    RandomGamma,
+    ScannerAugmentation,
+    augment_batch,
+)
 
 
 def _knee_like(n: int = 6) -> torch.Tensor:
@@ -45,3 +50,54 @@ def test_gamma_keeps_black_and_white():
     pixels = torch.tensor([[[0, 64, 255]]], dtype=torch.uint8)
     out = RandomGamma((2.0, 2.0))(pixels)
     assert out[0, 0, 0] == 0 and out[0, 0, 2] == 255 and out[0, 0, 1] < 64
+
+
+class _EveryStep(ScannerAugmentation):
+    """Every scanner step on every image (blur, not resolution: they exclude each other)."""
+
+    EXPOSURE = NOISE = SHARPEN = JPEG = BLUR = 1.0
+    RESOLUTION = 0.0
+
+
+def test_scanner_views_keep_shape_dtype_and_are_seeded():
+    pixels = _knee_like(4)
+    a = augment_batch(pixels, torch.Generator().manual_seed(5), "scanner")
+    b = augment_batch(pixels, torch.Generator().manual_seed(5), "scanner")
+    standard = augment_batch(pixels, torch.Generator().manual_seed(5))
+    assert a.shape == pixels.shape and a.dtype == torch.uint8
+    assert torch.equal(a, b) and not torch.equal(a, standard)
+
+
+def test_scanner_views_keep_the_femur_on_top():
+    views = augment_batch(_knee_like(20), torch.Generator().manual_seed(6), "scanner")
+    top = views[:, :, 8:24].float().mean((1, 2, 3))
+    bottom = views[:, :, 40:56].float().mean((1, 2, 3))
+    assert (top > bottom + 30).all()
+
+
+def test_every_scanner_step_runs_and_changes_the_image():
+    torch.manual_seed(0)
+    pixels = _knee_like(1)[0]
+    transform = _EveryStep()
+    params = transform.make_params([pixels])
+    assert {"gamma", "blur", "noise", "sharpen", "jpeg"} <= set(params)
+    out = transform(pixels)
+    assert out.shape == pixels.shape and out.dtype == torch.uint8
+    assert not torch.equal(out, pixels)
+
+
+def test_scanner_resolution_step_softens_a_step_edge():
+    class Coarser(ScannerAugmentation):
+        EXPOSURE = NOISE = SHARPEN = JPEG = BLUR = 0.0
+        RESOLUTION = 1.0
+
+    torch.manual_seed(0)
+    pixels = _knee_like(1)[0]
+    out = Coarser()(pixels).float()
+    edge = (pixels[:, 31] - pixels[:, 32].float()).abs().max()
+    assert (out[:, 31] - out[:, 32]).abs().max() < edge
+
+
+def test_unknown_augmentation_is_refused():
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        augment_batch(_knee_like(1), kind="hospital")

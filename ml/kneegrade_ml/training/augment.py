@@ -4,9 +4,22 @@ Left and right knees are mirror images, so a horizontal flip is fair; a vertical
 femur is always on top). Positioning varies by a few degrees and percent; exposure and processing
 change contrast and gamma. Joint-space width relative to the bones, which the grade depends on,
 is kept: scaling is uniform and small.
+
+``scanner`` adds, per image, what another hospital's equipment changes (``ScannerAugmentation``):
+a wider exposure curve, blur or a coarser resolution, detector noise, edge enhancement and JPEG
+export. It is written apart from the evaluation's scanner shift
+(``evaluation/shift.py``) and draws differently: its ranges are contiguous and mostly milder
+(blur sigma 0.3-1.5 px against 1.0-2.2; resolution 40-90 % against 30-55 %; white noise 1-7
+grey levels against signal-dependent, correlated 3-8; unsharp amount 0.2-1.2 against 0.7-1.8;
+JPEG quality 40-95 against 30-70; the shift's exposure leaves out the mild middle this one
+draws most), and the shift's windowing, CLAHE and collimation border are not drawn here at all.
 """
 
+import io
+
+import numpy as np
 import torch
+from PIL import Image
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
@@ -32,8 +45,92 @@ class RandomGamma(v2.Transform):
         return F.adjust_gamma(inpt, params["gamma"])
 
 
-def radiograph_augmentation() -> v2.Compose:
-    """Random flip, small rotation/shift/scale, contrast and gamma, for one uint8 (1, H, W) image."""
+class ScannerAugmentation(v2.Transform):
+    """Another scanner's look, drawn per image: each step applies with its own probability.
+
+    For one uint8 (1, H, W) image; sizes in pixels are for 224 pixels and scale with the image.
+    """
+
+    EXPOSURE, BLUR, RESOLUTION, NOISE, SHARPEN, JPEG = 0.8, 0.25, 0.25, 0.4, 0.25, 0.3
+
+    def make_params(self, flat_inputs: list) -> dict:
+        def uniform(low: float, high: float) -> float:
+            return float(low + (high - low) * torch.rand(()))
+
+        def chance(p: float) -> bool:
+            return bool(torch.rand(()) < p)
+
+        params: dict = {}
+        if chance(self.EXPOSURE):
+            params["gamma"] = float(torch.exp(torch.tensor(uniform(-0.51, 0.5))))
+            params["contrast"] = uniform(0.7, 1.4)
+            params["brightness"] = uniform(-20.0, 20.0)
+        blurred = torch.rand(())
+        if blurred < self.BLUR:
+            params["blur"] = uniform(0.3, 1.5)
+        elif blurred < self.BLUR + self.RESOLUTION:
+            params["resolution"] = uniform(0.4, 0.9)
+        if chance(self.NOISE):
+            params["noise"] = uniform(1.0, 7.0)
+            params["noise_seed"] = int(torch.randint(2**31, ()))
+        if chance(self.SHARPEN):
+            params["sharpen"] = (uniform(0.5, 2.5), uniform(0.2, 1.2))
+        if chance(self.JPEG):
+            params["jpeg"] = int(torch.randint(40, 96, ()))
+        return params
+
+    def transform(self, inpt, params: dict):
+        image = inpt.float()
+        scale = min(image.shape[-2:]) / 224
+        if "gamma" in params:
+            image = 255.0 * (image / 255.0) ** params["gamma"]
+            mean = image.mean()
+            image = (image - mean) * params["contrast"] + mean + params["brightness"]
+        if "blur" in params:
+            image = _gaussian_blur(image, params["blur"] * scale)
+        if "resolution" in params:
+            size = list(image.shape[-2:])
+            small = [max(1, round(side * params["resolution"])) for side in size]
+            image = F.resize(F.resize(image, small, antialias=True), size)
+        if "noise" in params:
+            generator = torch.Generator().manual_seed(params["noise_seed"])
+            field = torch.randn(image.shape, generator=generator)
+            image = image + params["noise"] * field
+        if "sharpen" in params:
+            sigma, amount = params["sharpen"]
+            image = image + amount * (image - _gaussian_blur(image, sigma * scale))
+        pixels = image.clamp(0, 255).round().to(torch.uint8)
+        if "jpeg" in params:
+            pixels = _jpeg(pixels, params["jpeg"])
+        return pixels
+
+
+def _jpeg(pixels: torch.Tensor, quality: int) -> torch.Tensor:
+    """uint8 (1, H, W) through a JPEG encoder and back (Pillow's: torchvision's is deprecated)."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels[0].numpy()).save(buffer, format="JPEG", quality=quality)
+    buffer.seek(0)
+    with Image.open(buffer) as decoded:
+        return torch.from_numpy(np.array(decoded.convert("L")))[None]
+
+
+def _gaussian_blur(image: torch.Tensor, sigma: float) -> torch.Tensor:
+    kernel = 2 * int(3 * sigma) + 1
+    return F.gaussian_blur(image, [kernel, kernel], [sigma, sigma])
+
+
+AUGMENTATIONS = ("standard", "scanner")
+"""``standard``: positioning, contrast and gamma; ``scanner``: those, then another scanner's look."""
+
+
+def radiograph_augmentation(kind: str = "standard") -> v2.Compose:
+    """Random flip, small rotation/shift/scale, contrast and gamma, for one uint8 (1, H, W) image;
+    with ``kind="scanner"``, then another scanner's look."""
+    if kind not in AUGMENTATIONS:
+        raise ValueError(
+            f"unknown augmentation {kind!r} (one of {', '.join(AUGMENTATIONS)})"
+        )
+    scanner = [ScannerAugmentation()] if kind == "scanner" else []
     return v2.Compose(
         [
             v2.RandomHorizontalFlip(),
@@ -45,12 +142,15 @@ def radiograph_augmentation() -> v2.Compose:
             ),
             v2.ColorJitter(contrast=CONTRAST_RANGE),
             RandomGamma(),
+            *scanner,
         ]
     )
 
 
 def augment_batch(
-    pixels: torch.Tensor, generator: torch.Generator | None = None
+    pixels: torch.Tensor,
+    generator: torch.Generator | None = None,
+    kind: str = "standard",
 ) -> torch.Tensor:
     """A new random view of each uint8 (N, 1, H, W) image, drawn independently per image.
 
@@ -59,5 +159,5 @@ def augment_batch(
     """
     if generator is not None:
         torch.manual_seed(int(torch.randint(2**62, (), generator=generator)))
-    transform = radiograph_augmentation()
+    transform = radiograph_augmentation(kind)
     return torch.stack([transform(image) for image in pixels])

@@ -15,7 +15,7 @@ from tqdm import tqdm
 from kneegrade_ml.models.base import KLClassifier, TorchClassifier
 from kneegrade_ml.models.forest import ForestClassifier
 from kneegrade_ml.models.outputs import module_logits, softmax_with_temperature
-from kneegrade_ml.training.augment import augment_batch
+from kneegrade_ml.training.augment import AUGMENTATIONS, augment_batch
 from kneegrade_ml.training.loop import EpochLog, TrainOptions, Views, fit_module
 
 TRUNK_CHUNK = 8
@@ -52,6 +52,15 @@ class NetworkLearner:
     ):
         if options.augment_views and options.augment_online:
             raise ValueError("choose augmented views or online augmentation, not both")
+        if options.augment not in AUGMENTATIONS:
+            raise ValueError(f"unknown augmentation {options.augment!r}")
+        if options.augment != "standard" and not (
+            options.augment_views or options.augment_online
+        ):
+            raise ValueError(
+                f"the {options.augment} augmentation needs augmented views or online"
+                " augmentation"
+            )
         self.classifier = classifier
         self.options = options
         self.device = device
@@ -86,7 +95,9 @@ class NetworkLearner:
             return encoded
         generator = torch.Generator().manual_seed(self.options.seed)
         augmented = (
-            self.encode(augment_batch(pixels, generator), progress)
+            self.encode(
+                augment_batch(pixels, generator, self.options.augment), progress
+            )
             for _ in tqdm(
                 range(self.options.augment_views),
                 desc="augmented views",
@@ -100,7 +111,9 @@ class NetworkLearner:
         augment = None
         if self.options.augment_online:
             generator = torch.Generator().manual_seed(self.options.seed)
-            augment = partial(augment_batch, generator=generator)
+            augment = partial(
+                augment_batch, generator=generator, kind=self.options.augment
+            )
         return fit_module(
             self.module,
             X,
@@ -127,7 +140,13 @@ class ForestLearner:
 
     def __init__(self, classifier: ForestClassifier, options: TrainOptions):
         o = options
-        if o.augment_views or o.augment_online or o.tta_flip or o.calibrate:
+        if (
+            o.augment_views
+            or o.augment_online
+            or o.augment != "standard"
+            or o.tta_flip
+            or o.calibrate
+        ):
             raise ValueError(
                 "augmented views, flip averaging and calibration are for the neural "
                 "networks; the Random Forest trains on the images as they are"

@@ -37,6 +37,7 @@ class TrainOptions:
     schedule: str = "constant"  # or "one-cycle": warm up, then anneal the learning rate
     augment_views: int = 0  # augmented copies of each training image, encoded once
     augment_online: bool = False  # a fresh augmentation of every image in every epoch
+    augment: str = "standard"  # or "scanner": views also get another scanner's look
     tta_flip: bool = False  # predict on the image and its mirror, average the logits
     calibrate: bool = False  # fit a temperature on the held-out split (see calibration)
     input_size: int | None = None  # MobileNetV2 input side in pixels; None: 224

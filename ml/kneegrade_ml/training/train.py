@@ -82,6 +82,7 @@ def hyperparameters(classifier: KLClassifier, options: TrainOptions) -> dict:
         "batch_size": o.batch_size,
         "augment_views": o.augment_views,
         "augment_online": o.augment_online,
+        "augment": o.augment,
         "tta_flip": o.tta_flip,
         "seed": o.seed,
         **(

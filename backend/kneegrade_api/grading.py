@@ -19,6 +19,7 @@ from kneegrade_api.inference import ServedModel
 from kneegrade_api.models import Prediction, User
 from kneegrade_api.state import AppState
 from kneegrade_api.storage import StoredImage
+from kneegrade_api.study import DicomStudy, study_of
 from kneegrade_ml.serving import GradedKnee, NoKneeFound, knee_crop, knee_hints
 
 
@@ -62,8 +63,9 @@ def grade_upload(
         [thumbnail_png(knee_crop(upload.image, knee.joint)) for knee in knees],
     )
     upload_id = uuid.uuid4().hex
+    study = study_of(data)
     rows = [
-        _row(user, served, knee, files, filename, upload_id, len(knees))
+        _row(user, served, knee, files, filename, upload_id, study)
         for knee, files in zip(knees, stored, strict=True)
     ]
     rows[0].idempotency_key = idempotency_key
@@ -105,7 +107,7 @@ def _row(
     files: StoredImage,
     filename: str | None,
     upload_id: str,
-    count: int,
+    study: DicomStudy | None,
 ) -> Prediction:
     info = served.info
     result = knee.prediction
@@ -129,7 +131,18 @@ def _row(
         knee_side=joint.side,
         knee_side_source=joint.side_source,
         knee_box=[round(v, 1) for v in joint.box],
+        **_study_columns(study),
     )
+
+
+def _study_columns(study: DicomStudy | None) -> dict:
+    """The study linkage of a DICOM upload, as the prediction's columns; none for others."""
+    if study is None:
+        return {}
+    columns = dict(vars(study))
+    if study.pixel_spacing is not None:
+        columns["pixel_spacing"] = list(study.pixel_spacing)
+    return columns
 
 
 def _delete_files(state: AppState, stored: list[StoredImage]) -> None:

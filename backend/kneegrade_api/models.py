@@ -125,6 +125,25 @@ class Prediction(Base):
     """The knee's square frame in the image's pixels: x, y, width, height."""
     idempotency_key: Mapped[str | None] = mapped_column(String(100), default=None)
     """The client's ``Idempotency-Key`` for the upload: a retry with it gets this row back."""
+    study_instance_uid: Mapped[str | None] = mapped_column(
+        String(64), default=None, index=True
+    )
+    """The DICOM study the upload came from (``study.DicomStudy``); none for other images.
+    No patient attribute is ever kept: these link to the study, not to the patient."""
+    series_instance_uid: Mapped[str | None] = mapped_column(String(64), default=None)
+    sop_instance_uid: Mapped[str | None] = mapped_column(String(64), default=None)
+    sop_class_uid: Mapped[str | None] = mapped_column(String(64), default=None)
+    accession_number: Mapped[str | None] = mapped_column(String(16), default=None)
+    modality: Mapped[str | None] = mapped_column(String(16), default=None)
+    laterality: Mapped[str | None] = mapped_column(String(16), default=None)
+    """The DICOM header's ``ImageLaterality`` (else ``Laterality``): R, L, B or U."""
+    body_part_examined: Mapped[str | None] = mapped_column(String(16), default=None)
+    view_position: Mapped[str | None] = mapped_column(String(16), default=None)
+    pixel_spacing: Mapped[list[float] | None] = mapped_column(JSON, default=None)
+    """Row then column spacing in mm of the image as sent, from ``pixel_spacing_attribute``."""
+    pixel_spacing_attribute: Mapped[str | None] = mapped_column(
+        String(20), default=None
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     """When its owner deleted it: hidden from them from then on, kept (files too) for the audit

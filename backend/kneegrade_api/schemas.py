@@ -153,6 +153,41 @@ def _box(prediction: Prediction) -> KneeBox | None:
     return KneeBox(x=x, y=y, width=width, height=height)
 
 
+class StudyOut(BaseModel):
+    """The DICOM study an upload came from: what links a grade to its study in a PACS or RIS.
+    Nothing that identifies the patient is kept."""
+
+    study_instance_uid: str | None = Field(examples=["1.2.826.0.1.3680043.8.498.1"])
+    series_instance_uid: str | None
+    sop_instance_uid: str | None
+    sop_class_uid: str | None = Field(
+        description="what the image is, e.g. 1.2.840.10008.5.1.4.1.1.1.1 (Digital X-Ray)"
+    )
+    accession_number: str | None = Field(examples=["ACC0001"])
+    modality: str | None = Field(examples=["DX"])
+    laterality: str | None = Field(
+        description="`ImageLaterality` (else `Laterality`) as the header says: R, L, B or U",
+        examples=["R"],
+    )
+    body_part_examined: str | None = Field(examples=["KNEE"])
+    view_position: str | None = Field(examples=["AP"])
+    pixel_spacing: list[float] | None = Field(
+        description="mm between rows, then between columns, of the image as sent",
+        examples=[[0.143, 0.143]],
+    )
+    pixel_spacing_attribute: Literal["PixelSpacing", "ImagerPixelSpacing"] | None = (
+        Field(description="which attribute the spacing came from")
+    )
+
+    @classmethod
+    def from_row(cls, prediction: Prediction) -> "StudyOut | None":
+        """The prediction's study; None for an upload that was not DICOM."""
+        values = {name: getattr(prediction, name) for name in cls.model_fields}
+        if all(value is None for value in values.values()):
+            return None
+        return cls(**values)
+
+
 class PredictionOut(BaseModel):
     """One graded knee; probabilities are fractions in 0-1, indexed by KL grade.
 
@@ -233,6 +268,12 @@ class PredictionOut(BaseModel):
         description="every knee found in the same upload, this one included, left to right"
         " on the image: two for a bilateral view"
     )
+    study: StudyOut | None = Field(
+        default=None,
+        description="the DICOM study, series and instance the upload came from, with its"
+        " accession number, modality, laterality, body part, view and pixel spacing; null"
+        " for an upload that was not DICOM. Never the patient's identity.",
+    )
 
     @classmethod
     def from_row(
@@ -271,6 +312,7 @@ class PredictionOut(BaseModel):
             side_source=prediction.knee_side_source,
             box=_box(prediction),
             knees=[KneeOut.from_row(k) for k in (knees or [prediction])],
+            study=StudyOut.from_row(prediction),
         )
 
 

@@ -30,6 +30,7 @@ def test_migration_creates_the_schema(tmp_path) -> None:
     (fk,) = schema.get_foreign_keys("predictions")
     assert fk["referred_table"] == "users" and fk["options"]["ondelete"] == "CASCADE"
     assert sorted(i["name"] for i in schema.get_indexes("predictions")) == [
+        "ix_predictions_study_instance_uid",
         "ix_predictions_upload_id",
         "ix_predictions_user_created",
     ]

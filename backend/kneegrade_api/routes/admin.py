@@ -39,7 +39,9 @@ def list_users(session: SessionDep) -> list[UserOut]:
     "/users",
     status_code=status.HTTP_201_CREATED,
     summary="Create an account",
-    responses=error_responses({409: "The username is taken"}),
+    responses=error_responses(
+        {409: "The username is taken", 422: "Invalid username, password, name or role"}
+    ),
 )
 def create_user(data: AccountCreate, session: SessionDep) -> UserOut:
     try:
@@ -57,7 +59,9 @@ def create_user(data: AccountCreate, session: SessionDep) -> UserOut:
     summary="Create an API key",
     description="A key for a machine client that acts as `username` (default: you) within"
     " its scopes. The answer's `key` is the only time the key is shown; only its hash is kept.",
-    responses=error_responses({404: "No such account"}),
+    responses=error_responses(
+        {404: "No such account", 422: "No name, or an unknown scope"}
+    ),
 )
 def create_api_key(
     data: ApiKeyCreate, admin: AdminDep, session: SessionDep
@@ -84,7 +88,9 @@ def list_api_keys(session: SessionDep) -> list[ApiKeyOut]:
     summary="Revoke an API key",
     description="It stops working at once; it stays listed, revoked, for the record.",
     response_class=Response,
-    responses=error_responses({404: "No such key"}),
+    responses=error_responses(
+        {404: "No such key", 422: "The key id is not an integer from 1 to 2147483647"}
+    ),
 )
 def revoke_api_key(key_id: RecordId, session: SessionDep) -> Response:
     if api_keys.revoke_key(session, key_id) is None:
@@ -97,6 +103,9 @@ def revoke_api_key(key_id: RecordId, session: SessionDep) -> Response:
     summary="The audit trail",
     description="Who created, viewed, downloaded, deleted or restored which prediction, and"
     " who logged in (or failed to), newest first. Filter by account, prediction or action.",
+    responses=error_responses(
+        {422: "An unknown action, or a filter or page out of range"}
+    ),
 )
 def list_audit_events(
     session: SessionDep,
@@ -122,7 +131,12 @@ def list_audit_events(
     summary="Restore a deleted prediction",
     description="Puts a prediction its owner deleted back in their history (until it is"
     " purged, files and all).",
-    responses=error_responses({404: "No deleted prediction with this id"}),
+    responses=error_responses(
+        {
+            404: "No deleted prediction with this id",
+            422: "The prediction id is not an integer from 1 to 2147483647",
+        }
+    ),
 )
 def restore_prediction(
     prediction_id: RecordId, admin: AdminDep, session: SessionDep

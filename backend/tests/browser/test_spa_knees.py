@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from api_helpers import PATIENT, knee_dicom
 from conftest import REPO, LiveServer, serve
 from PIL import Image
 from playwright.sync_api import Page, expect
@@ -155,6 +156,41 @@ def test_a_single_knee_crop_is_shown_without_a_frame(
     expect(page.locator("#knee-side")).to_have_text(
         re.compile(r"^(Right knee|Left knee|Knee \(side unknown\))$")
     )
+    expect(page.locator("#dicom-study")).to_have_count(0)
+
+
+def test_a_dicom_result_shows_its_study_and_no_patient(
+    page: Page, api, live_server, tmp_path: Path
+) -> None:
+    png = samples(live_server.samples)[4].read_bytes()
+    dicom = tmp_path / "knee.dcm"
+    dicom.write_bytes(
+        knee_dicom(
+            png,
+            StudyInstanceUID="1.2.826.0.1.3680043.8.498.42",
+            AccessionNumber="ACC0042",
+            ImageLaterality="L",
+            BodyPartExamined="KNEE",
+            ViewPosition="AP",
+            PixelSpacing=[0.15, 0.15],
+        )
+    )
+    user = new_user(api)
+    made = upload(api, user, dicom)
+    sign_in(page, user, f"result/{made['id']}")
+    expect(page.locator("#knee-side")).to_have_text("Left knee")
+    study = page.locator("#dicom-study")
+    expect(study.locator("[data-field='study-uid'] dd")).to_have_text(
+        "1.2.826.0.1.3680043.8.498.42"
+    )
+    expect(study.locator("[data-field='accession'] dd")).to_have_text("ACC0042")
+    expect(study.locator("[data-field='laterality'] dd")).to_have_text("Left")
+    expect(study.locator("[data-field='view'] dd")).to_have_text("AP")
+    expect(study.locator("[data-field='pixel-spacing'] dd")).to_have_text(
+        "0.15 × 0.15 mm (PixelSpacing)"
+    )
+    for value in PATIENT.values():
+        expect(page.locator("body")).not_to_contain_text(value)
 
 
 def test_an_image_without_a_knee_is_refused_with_the_reason(

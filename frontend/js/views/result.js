@@ -30,6 +30,30 @@ const detail = (label, value) =>
     h("dt", { class: "text-muted small fw-normal", text: label }),
     h("dd", { class: "mb-0 text-break", text: value }));
 
+const LATERALITY = { R: "Right", L: "Left", B: "Both", U: "Unpaired" };
+
+/**
+ * The DICOM study the upload came from (null for other images): what links this grade to the
+ * study in a PACS. KneeGrade keeps no patient identity, so there is none to show.
+ */
+const studyDetails = (study) => study && h("section", { id: "dicom-study", class: "border-top pt-2" },
+  h("h2", { class: "h6 text-muted", text: "DICOM study" }),
+  h("dl", { class: "row g-2 mb-0 small" },
+    [
+      ["Study UID", study.study_instance_uid, "study-uid"],
+      ["Series UID", study.series_instance_uid, "series-uid"],
+      ["SOP instance UID", study.sop_instance_uid, "sop-uid"],
+      ["Accession", study.accession_number, "accession"],
+      ["Modality", study.modality, "modality"],
+      ["Laterality", study.laterality && (LATERALITY[study.laterality] ?? study.laterality), "laterality"],
+      ["Body part", study.body_part_examined, "body-part"],
+      ["View", study.view_position, "view"],
+      ["Pixel spacing", study.pixel_spacing && `${study.pixel_spacing.join(" × ")} mm (${study.pixel_spacing_attribute})`, "pixel-spacing"],
+    ].filter(([, value]) => value).map(([label, value, key]) =>
+      h("div", { class: "col-sm-6", dataset: { field: key } },
+        h("dt", { class: "text-muted fw-normal", text: label }),
+        h("dd", { class: "mb-0 text-break font-monospace", text: value })))));
+
 /** @type {import("../router.js").View} */
 export async function resultView(root, ctx) {
   root.append(pageHeader("Grading result", null,
@@ -69,5 +93,6 @@ export async function resultView(root, ctx) {
             detail("Graded", formatDate(p.created_at)),
             detail("File", p.original_filename),
             detail("Scan id", `#${p.id}`)),
+          studyDetails(p.study),
           h("div", { class: "d-flex flex-wrap gap-2" }, reportButton(p)))))));
 }

@@ -13,6 +13,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from kneegrade_api.main import create_app
+from kneegrade_api.purge import purge_deleted
 from kneegrade_ml.localise.scenes import random_scene
 from kneegrade_ml.localise.training import synthetic_crops
 
@@ -144,16 +145,21 @@ def test_dicom_orientation_overrides_the_bilateral_layout(
     ]
 
 
-def test_deleting_one_knee_keeps_the_image_for_the_other(
+def test_purging_one_knee_keeps_the_image_for_the_other(
     client: TestClient, account: Account, bilateral_png: bytes
 ) -> None:
     right, left = upload(client, account, bilateral_png).json()["knees"]
     gone = client.delete(f"/api/predictions/{right['id']}", headers=account.headers)
     assert gone.status_code == 204
+    state = app_state(client)
+    with state.sessions() as session:
+        assert purge_deleted(session, state.store, older_than_days=0) == 1
     kept = client.get(f"/api/predictions/{left['id']}", headers=account.headers).json()
     assert [k["id"] for k in kept["knees"]] == [left["id"]]
     assert client.get(kept["image_url"], headers=account.headers).status_code == 200
     client.delete(f"/api/predictions/{left['id']}", headers=account.headers)
+    with state.sessions() as session:
+        assert purge_deleted(session, state.store, older_than_days=0) == 1
     assert stored_files(client, account) == []
 
 

@@ -3,8 +3,8 @@
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.script import ScriptDirectory
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from api_helpers import Account, app_state, upload
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, func, inspect, select, text

@@ -291,9 +291,19 @@ def test_jpeg_2000_lossless_decodes_exactly() -> None:
     np.testing.assert_array_equal(assert_knee(out), min_max8(pixels))
 
 
+def test_jpeg_ls_lossless_decodes_exactly() -> None:
+    """pyjpegls (CharLS, which highdicom brings) decodes JPEG-LS: PACS exports often use it."""
+    pytest.importorskip("jpeg_ls")
+    pixels = knee(0, 4095)
+    ds = dataset(pixels, bits_stored=12)
+    ds.compress(uid.JPEGLSLossless, encoding_plugin="pyjpegls")
+    out = read_dicom(encode(ds))
+    np.testing.assert_array_equal(assert_knee(out), min_max8(pixels))
+
+
 @pytest.mark.parametrize(
     "syntax",
-    [uid.JPEGLSLossless, uid.JPEGLossless, uid.JPEGLosslessSV1, uid.MPEG2MPML],
+    [uid.JPEGLossless, uid.JPEGLosslessSV1, uid.HTJ2KLossless, uid.MPEG2MPML],
     ids=lambda syntax: syntax.name,
 )
 def test_undecodable_transfer_syntax_is_unsupported(syntax: uid.UID) -> None:
@@ -402,7 +412,7 @@ def test_patient_details_are_never_logged(caplog: pytest.LogCaptureFixture) -> N
             with pytest.raises(UnsupportedDicom):
                 read_dicom(
                     encapsulated(
-                        dataset(knee(0, 255, np.uint8)), uid.JPEGLSLossless, bytes(64)
+                        dataset(knee(0, 255, np.uint8)), uid.JPEGLossless, bytes(64)
                     )
                 )
     finally:
@@ -429,7 +439,7 @@ def test_read_image_names_the_path_and_keeps_the_dicom_error_class(
 ) -> None:
     path = tmp_path / "lossless.dcm"
     path.write_bytes(
-        encapsulated(dataset(knee(0, 255, np.uint8)), uid.JPEGLSLossless, bytes(64))
+        encapsulated(dataset(knee(0, 255, np.uint8)), uid.JPEGLossless, bytes(64))
     )
     with pytest.raises(UnsupportedDicom, match=re.escape(f"cannot read image {path}")):
         read_image(path)

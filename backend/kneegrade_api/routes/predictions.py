@@ -16,20 +16,19 @@ from fastapi import (
     status,
 )
 from fastapi.responses import FileResponse
-from PIL import Image
 from sqlalchemy.orm import Session
 
 from kneegrade_api import audit, crud
 from kneegrade_api.audit import Action, Caller
 from kneegrade_api.deps import CallerDep, CurrentUser, SessionDep, StateDep, heavy_slot
+from kneegrade_api.dicom_out import MEDIA_TYPE, Kind, dicom_output
 from kneegrade_api.errors import BUSY, UNAUTHORIZED, error_responses
-from kneegrade_api.exceptions import NotFound
 from kneegrade_api.fhir import diagnostic_report
 from kneegrade_api.grading import grade_upload
 from kneegrade_api.heatmaps import heatmap_of
-from kneegrade_api.images import ACCEPTED, png_bytes, read_upload
+from kneegrade_api.images import ACCEPTED, read_upload
 from kneegrade_api.models import Prediction
-from kneegrade_api.report import KneeMark, ReportContent, mark_knees, render_report
+from kneegrade_api.reports import report_pdf, xray_of
 from kneegrade_api.schemas import (
     MAX_ID,
     MODEL_FIELD,
@@ -40,9 +39,7 @@ from kneegrade_api.state import AppState
 from kneegrade_api.storage import media_type
 from kneegrade_ml.serving import (
     colour_layer_png,
-    heatmap_caption,
     overlay_png,
-    read_image,
 )
 
 router = APIRouter(prefix="/predictions", tags=["predictions"])
@@ -250,7 +247,7 @@ def get_heatmap(
     if layer == "colour":
         picture = colour_layer_png(heatmap)
     else:
-        picture = overlay_png(_xray(state, prediction), heatmap)
+        picture = overlay_png(xray_of(state, prediction), heatmap)
     return Response(picture, media_type="image/png")
 
 
@@ -271,90 +268,12 @@ def get_report(
     prediction_id: PredictionId, caller: CallerDep, session: SessionDep, state: StateDep
 ) -> Response:
     prediction = _own(session, caller, prediction_id, "downloaded", "report")
-    xray = _xray(state, prediction)
-    overlay = _overlay(session, state, prediction, xray)
-    knees = crud.upload_knees(session, prediction)
-    out = PredictionOut.from_row(prediction, knees)
-    content = ReportContent(
-        prediction_id=prediction.id,
-        grade=prediction.grade,
-        probabilities=out.probabilities,
-        confidence=prediction.confidence,
-        review_recommended=out.review_recommended,
-        review_reason=out.review_reason,
-        model_name=out.model_name,
-        model_version=prediction.model_version,
-        original_filename=prediction.original_filename,
-        graded_at=prediction.created_at,
-        image_png=png_bytes(_marked(xray, out)),
-        heatmap_png=overlay,
-        heatmap_caption=heatmap_caption(prediction.model_kind),
-        model_trained_on=out.model_trained_on,
-        model_warning=out.model_warning,
-        knee=_knee_text(out.side, out.side_source),
-        other_knees=[
-            f"{_knee_text(k.side, None) or 'a knee'}: KL {k.grade} {k.name} (scan #{k.id})"
-            for k in out.knees
-            if k.id != out.id
-        ],
-    )
     filename = f"kneegrade-report-{prediction.id}.pdf"
     return Response(
-        render_report(content),
+        report_pdf(session, state, prediction),
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
-
-
-SIDE_SOURCES = {
-    "dicom": "from the DICOM header",
-    "layout": "from the bilateral view's layout",
-    "anatomy": "from the knee's anatomy",
-}
-
-
-def _knee_text(side: str | None, source: str | None) -> str | None:
-    """ "Right knee (from the DICOM header)", or None when the side is not known."""
-    if side is None:
-        return None
-    text = f"{side.capitalize()} knee"
-    return f"{text} ({SIDE_SOURCES[source]})" if source in SIDE_SOURCES else text
-
-
-def _marked(xray: Image.Image, out: PredictionOut) -> Image.Image:
-    """The X-ray with each knee's box, unless the image is this one knee's crop."""
-    boxed = [k for k in out.knees if k.box is not None]
-    if len(boxed) == 1 and _fills(boxed[0].box, xray):
-        return xray
-    marks = [
-        KneeMark(
-            (k.box.x, k.box.y, k.box.width, k.box.height),
-            f"{(k.side or '?')[0].upper()} KL {k.grade}",
-            k.grade,
-            k.id == out.id,
-        )
-        for k in boxed
-    ]
-    return mark_knees(xray, marks)
-
-
-def _fills(box, image: Image.Image) -> bool:
-    return box.width >= max(image.size) - 1
-
-
-def _xray(state: AppState, prediction: Prediction) -> Image.Image:
-    """The stored X-ray as 8-bit grayscale, whatever format it was uploaded in."""
-    return read_image(state.store.read(prediction.image_path, "image"))
-
-
-def _overlay(
-    session: Session, state: AppState, prediction: Prediction, xray: Image.Image
-) -> bytes | None:
-    """The heatmap over the X-ray for the report; None when it cannot be made here."""
-    try:
-        return overlay_png(xray, heatmap_of(session, state, prediction))
-    except NotFound:
-        return None
 
 
 @router.get(
@@ -378,6 +297,55 @@ def get_fhir(
     report = diagnostic_report(out)
     return Response(
         report.model_dump_json(exclude_none=True), media_type="application/fhir+json"
+    )
+
+
+@router.get(
+    "/{prediction_id}/dicom",
+    summary="The prediction as DICOM: SR, Secondary Capture or Encapsulated PDF",
+    description="A DICOM Part 10 file a PACS can store beside the X-ray, in the same study (the"
+    " input's StudyInstanceUID and accession number; an upload that was not DICOM gets a"
+    " study UID of its own, the same for all its knees), in a new series per kind. `kind=sr`:"
+    " a Comprehensive 3D SR holding a TID 1500 measurement report with the KL grade and the"
+    " review flag as coded qualitative evaluations, the five probabilities, the model (name"
+    " and version) and the knee's side. `kind=sc`: a Secondary Capture of the X-ray with this"
+    " knee's heatmap. `kind=pdf`: the PDF report as Encapsulated PDF. The UIDs are derived"
+    " from the study, the prediction and the kind, so a second download is the same instance"
+    " (a PACS keeps it once). The patient attributes are present and empty: KneeGrade keeps"
+    " no patient identity.",
+    response_class=Response,
+    responses={
+        200: {"description": "The DICOM file", "content": {MEDIA_TYPE: {}}},
+        **error_responses(
+            {
+                **UNAUTHORIZED,
+                404: "No such prediction among the caller's own, or (`sc`) it has no"
+                " heatmap and the model that graded it is not loaded here",
+                422: "The prediction id is not an integer, or an unknown kind",
+                **BUSY,
+            }
+        ),
+    },
+    dependencies=[Depends(heavy_slot)],
+)
+def get_dicom(
+    prediction_id: PredictionId,
+    caller: CallerDep,
+    session: SessionDep,
+    state: StateDep,
+    kind: Annotated[
+        Kind,
+        Query(
+            description="`sr` structured report, `sc` secondary capture, `pdf` report"
+        ),
+    ] = "sr",
+) -> Response:
+    prediction = _own(session, caller, prediction_id, "downloaded", f"dicom-{kind}")
+    filename = f"kneegrade-{prediction.id}-{kind}.dcm"
+    return Response(
+        dicom_output(session, state, prediction, kind),
+        media_type=MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 

@@ -99,6 +99,7 @@ bench: setup
 	$(BIN)/python bench/bench_layout.py
 	$(BIN)/python bench/bench_heatmap.py
 	$(BIN)/python bench/bench_serving.py
+	$(BIN)/python bench/bench_large_upload.py
 
 # Serve the SPA, the API (/api) and the docs (/docs) on port 5011 with the models in MODELS;
 # nothing to train. The database is migrated at start.

@@ -21,7 +21,7 @@ from kneegrade_api.migrate import upgrade_database
 from kneegrade_api.security import load_or_create_secret_key
 from kneegrade_api.storage import ImageStore
 from kneegrade_api.throttle import Throttle
-from kneegrade_ml.serving import Localiser, configure_cpu
+from kneegrade_ml.serving import Localiser, configure_cpu, release_free_memory
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,7 @@ class AppState:
                 settings.max_heavy_per_user,
                 settings.max_heavy_total,
                 settings.heavy_wait_seconds,
+                on_idle=release_free_memory,
             ),
             localiser,
             localiser_status,

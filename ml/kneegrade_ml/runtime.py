@@ -18,6 +18,15 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
+def _glibc() -> ctypes.CDLL | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (e.g. musl): nothing to tune
+        return None
+
+
 def configure_cpu() -> None:
     """Use every core this process may run on, and keep freed activation buffers in glibc's heap.
 
@@ -25,11 +34,16 @@ def configure_cpu() -> None:
     step page-faults its activations in again; on a virtual machine that halves the speed.
     """
     torch.set_num_threads(usable_cores())
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc (e.g. musl): nothing to tune
+    libc = _glibc()
+    if libc is None:
         return
     libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
     libc.mallopt(_M_TRIM_THRESHOLD, 2**30)
+
+
+def release_free_memory() -> None:
+    """Hand the heap's free pages back to the system (``malloc_trim``): what ``configure_cpu``
+    keeps for speed during work is returned once a server is idle again."""
+    libc = _glibc()
+    if libc is not None:
+        libc.malloc_trim(0)

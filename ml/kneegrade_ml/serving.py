@@ -36,7 +36,7 @@ from kneegrade_ml.modelcard import ModelInfo, model_warning
 from kneegrade_ml.models.registry import DEFAULT_KIND, display_name, heatmap_caption
 from kneegrade_ml.predictor import Prediction, Predictor
 from kneegrade_ml.review import ReviewFlag, review_flag
-from kneegrade_ml.runtime import configure_cpu
+from kneegrade_ml.runtime import configure_cpu, release_free_memory
 
 __all__ = [
     "CARD_FILE",
@@ -74,6 +74,7 @@ __all__ = [
     "read_dicom",
     "read_heatmap_png",
     "read_image",
+    "release_free_memory",
     "review_flag",
     "whole_image",
 ]

@@ -8,16 +8,30 @@ import uvicorn
 
 def _serve(args: argparse.Namespace) -> None:
     """Uvicorn with ``--workers`` processes (default ``KNEEGRADE_WORKERS``), each loading the
-    models once."""
+    models once; the database is migrated here first, before any worker starts."""
     from kneegrade_api.config import Settings
+    from kneegrade_api.state import prepare
 
+    settings = Settings()
+    prepare(settings, migrate=settings.migrate_on_start)
     uvicorn.run(
         "kneegrade_api.main:app",
         host=args.host,
         port=args.port,
         server_header=False,
-        workers=args.workers or Settings().workers,
+        workers=args.workers or settings.workers,
     )
+
+
+def _migrate() -> int:
+    """The pre-start step alone: migrate the database and make the signing key."""
+    from kneegrade_api.config import Settings
+    from kneegrade_api.state import prepare
+
+    settings = Settings()
+    prepare(settings)
+    print(f"database at the newest schema: {settings.database.split('@')[-1]}")
+    return 0
 
 
 def _doctor(args: argparse.Namespace) -> int:
@@ -101,11 +115,18 @@ def main(argv: list[str] | None = None) -> int:
         default=30,
         help="only those deleted more than this many days ago (default 30; 0: all)",
     )
+    commands.add_parser(
+        "migrate",
+        help="bring the database to the newest schema and make the signing key, then exit"
+        " (the pre-start step of replicas that run with KNEEGRADE_MIGRATE_ON_START=false)",
+    )
     args = parser.parse_args(argv)
     if args.command == "doctor":
         return _doctor(args)
     if args.command == "purge":
         return _purge(args)
+    if args.command == "migrate":
+        return _migrate()
     _serve(args)
     return 0
 

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     default_model: str | None = None
     """The model id that grades when a request names none; unset means the first model trained
     on real radiographs, else ``mobilenetv2``, else the first loaded."""
+    migrate_on_start: bool = True
+    """Each server process brings the database to the newest schema as it starts (one at a time,
+    under a lock in the data folder). Replicas on several hosts set it false and run
+    ``kneegrade-api migrate`` once before they start; a server then refuses an older database."""
     workers: int = Field(default=1, ge=1)
     """Server processes ``kneegrade-api`` starts; each loads the models once (README: memory)."""
     engine: Literal["onnx", "torch"] = "onnx"
@@ -73,6 +77,23 @@ class Settings(BaseSettings):
     """The first admin's password; held to the same policy as every password."""
     cors_origins: Annotated[list[str], NoDecode] = []
     """Origins allowed to call the API from a browser: a JSON list or comma-separated."""
+    pacs_url: str | None = None
+    """A PACS's DICOMweb root (e.g. Orthanc's ``http://pacs:8042/dicom-web``): when set, each
+    prediction of a DICOM upload is sent there (STOW-RS) as an SR, an SC and a PDF."""
+    pacs_poll_seconds: float = Field(default=5.0, gt=0)
+    """How often the delivery loop looks for outputs due to be sent."""
+    pacs_retry_seconds: float = Field(default=30.0, gt=0)
+    """The wait after a failed send; it doubles with each failure up to ``pacs_retry_max_seconds``."""
+    pacs_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    pacs_timeout_seconds: float = Field(default=30.0, gt=0)
+    """How long one STOW-RS request may take."""
+
+    @field_validator("pacs_url", mode="before")
+    @classmethod
+    def _blank_pacs_is_unset(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator(
         "database_url",

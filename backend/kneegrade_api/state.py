@@ -17,7 +17,7 @@ from kneegrade_api.crud import UsernameTaken, ensure_admin
 from kneegrade_api.db import create_db_engine, session_factory
 from kneegrade_api.doctor import sweep
 from kneegrade_api.inference import LOADED, ModelRegistry, load_localiser
-from kneegrade_api.migrate import upgrade_database
+from kneegrade_api.migrate import database_at_head, upgrade_database
 from kneegrade_api.security import load_or_create_secret_key
 from kneegrade_api.storage import ImageStore
 from kneegrade_api.throttle import Throttle
@@ -39,6 +39,23 @@ def one_at_a_time(lock_file: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def prepare(settings: Settings, migrate: bool = True) -> str:
+    """The pre-start step, once per data folder at a time: bring the database to the newest
+    schema (or, with ``migrate`` false, check that it is there) and get the signing key."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with one_at_a_time(settings.data_dir / START_LOCK):
+        if migrate:
+            upgrade_database(settings.database)
+        elif not database_at_head(settings.database):
+            raise RuntimeError(
+                "the database is not at the newest schema and KNEEGRADE_MIGRATE_ON_START is"
+                " false: run `kneegrade-api migrate` first"
+            )
+        if settings.secret_key is not None:
+            return settings.secret_key.get_secret_value()
+        return load_or_create_secret_key(settings.secret_key_file)
 
 
 def _first_admin(session: Session, settings: Settings) -> None:
@@ -75,14 +92,8 @@ class AppState:
     @classmethod
     def start(cls, settings: Settings) -> "AppState":
         """Migrate the database, get the signing key and load every model: once, before serving."""
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         configure_cpu()
-        with one_at_a_time(settings.data_dir / START_LOCK):
-            upgrade_database(settings.database)
-            if settings.secret_key is not None:
-                secret_key = settings.secret_key.get_secret_value()
-            else:
-                secret_key = load_or_create_secret_key(settings.secret_key_file)
+        secret_key = prepare(settings, migrate=settings.migrate_on_start)
         engine = create_db_engine(settings.database)
         registry = ModelRegistry.load(
             settings.models_dir, settings.default_model, settings.engine

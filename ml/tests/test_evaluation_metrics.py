@@ -10,6 +10,7 @@ import pytest
 from kneegrade_ml.evaluation.metrics import (
     compute_metrics,
     expected_calibration_error,
+    expected_grades,
     summarize_cv,
 )
 from kneegrade_ml.grades import GRADE_NAMES
@@ -164,3 +165,23 @@ def test_summarize_cv_matches_numpy() -> None:
         np.sqrt(0.005)
     )  # population, not sample, std
     json.dumps(s)
+
+
+def test_expected_grade_decoding_rounds_the_mean_grade() -> None:
+    probabilities = np.array(
+        [
+            [0.40, 0.00, 0.00, 0.00, 0.60],  # argmax 4, mean 2.4 -> 2
+            [0.10, 0.45, 0.45, 0.00, 0.00],  # mean 1.35 -> 1
+            [0.00, 0.00, 0.00, 0.00, 1.00],
+        ]
+    )
+    assert expected_grades(probabilities).tolist() == [2, 1, 4]
+
+
+def test_metrics_score_the_predictions_given() -> None:
+    probabilities = np.array([[0.4, 0.0, 0.0, 0.0, 0.6], [0.0, 0.0, 1.0, 0.0, 0.0]])
+    y = np.array([2, 2])
+    assert compute_metrics(y, probabilities)["accuracy"] == 0.5
+    decoded = compute_metrics(y, probabilities, expected_grades(probabilities))
+    assert decoded["accuracy"] == 1.0
+    assert decoded["ece"] == compute_metrics(y, probabilities)["ece"]

@@ -1,0 +1,100 @@
+"""Ensembles and ordinal decoding of trained graders, measured on a labelled split.
+
+Each model directory grades every image of the split (by default chen2018 val, 826 centred knee
+crops, graded whole as ``kneegrade evaluate --whole-image`` grades them, with each model's own
+flip averaging and temperature); the ensemble averages their calibrated probabilities. Each
+model and the ensemble are scored twice: by the argmax, and by the expected grade rounded
+(``expected_grades``, the ordinal decoding). Nothing is fitted on the split: no weights, no
+thresholds. Prints a table (accuracy, QWK, macro-F1, KL 1 recall, MAE, ECE) and saves JSON.
+
+Run: `.venv/bin/python bench/bench_ensemble.py --model models/mobilenetv2-chen2018 DIR ...`.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from kneegrade_ml.data.folders import scan_split
+from kneegrade_ml.data.loading import load_pixels
+from kneegrade_ml.evaluation.metrics import compute_metrics, expected_grades
+from kneegrade_ml.predictor import Predictor
+from kneegrade_ml.runtime import configure_cpu
+
+RESULTS = Path("artifacts/bench/ensemble.json")
+DECODINGS = ("argmax", "expected grade")
+
+
+def member_probabilities(model: Path, data: Path) -> tuple[np.ndarray, float]:
+    """The model's probabilities on every image of ``data``, and the seconds it took."""
+    predictor = Predictor(model)
+    samples = scan_split(data)
+    pixels, _ = load_pixels(samples, predictor.classifier.spec, progress=True)
+    start = time.perf_counter()
+    probabilities = predictor.classifier.predict_pixels(pixels)
+    return probabilities, time.perf_counter() - start
+
+
+def scores(grades: np.ndarray, probabilities: np.ndarray) -> dict[str, dict]:
+    """The metrics under each decoding."""
+    decoded = {"argmax": None, "expected grade": expected_grades(probabilities)}
+    return {
+        name: compute_metrics(grades, probabilities, decoded[name])
+        for name in DECODINGS
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, nargs="+", required=True)
+    parser.add_argument(
+        "--data", type=Path, default=Path("../shared/data/knee-kl-chen2018/val")
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    if not args.data.is_dir():
+        print(f"no labelled split at {args.data}: pass --data", file=sys.stderr)
+        return 2
+    configure_cpu()
+    console = Console(width=130)
+    grades = np.array([s.grade for s in scan_split(args.data)])
+    members = {}
+    for model in args.model:
+        probabilities, seconds = member_probabilities(model, args.data)
+        members[model.name] = probabilities
+        console.print(f"{model.name}: {seconds:.1f} s for {len(grades)} images")
+    rows = {name: scores(grades, p) for name, p in members.items()}
+    if len(members) > 1:
+        ensemble = np.mean(list(members.values()), axis=0)
+        rows[f"ensemble of {len(members)}"] = scores(grades, ensemble)
+    table = Table(title=f"{args.data} ({len(grades)} images, graded whole)")
+    for column in ("model", "decoding", "accuracy", "QWK", "macro-F1", "KL 1 recall"):
+        table.add_column(column, justify="right" if column != "model" else "left")
+    for column in ("MAE", "ECE"):
+        table.add_column(column, justify="right")
+    for name, by_decoding in rows.items():
+        for decoding, m in by_decoding.items():
+            table.add_row(
+                name,
+                decoding,
+                f"{m['accuracy']:.1%}",
+                f"{m['qwk']:.3f}",
+                f"{m['f1_macro']:.1%}",
+                f"{m['per_class']['1']['recall']:.1%}",
+                f"{m['mae']:.3f}",
+                f"{m['ece']:.3f}",
+            )
+    console.print(table)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"data": str(args.data), "results": rows}, indent=2))
+    console.print(f"saved {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

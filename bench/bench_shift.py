@@ -139,7 +139,7 @@ def main() -> int:
     for kind in tqdm(kinds, desc="shifts"):
         start = time.perf_counter()
         shifted = shifted_split(images, samples, kind, args.seed)
-        if args.write:
+        if args.write and kind != ORIGINAL:
             write_split(args.write, kind, shifted, samples)
         for name, predictor in predictors.items():
             metrics = compute_metrics(grades, grade(predictor, shifted))
@@ -161,7 +161,8 @@ def main() -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(record, indent=2))
     plot = args.plot or args.json.with_suffix(".png")
-    plot_qwk(results, plot, f"{args.data} (n={len(samples)}, seed {args.seed})")
+    where = f"{args.data.parent.name}/{args.data.name}"
+    plot_qwk(results, plot, f"{where} (n={len(samples)}, seed {args.seed})")
     console.print(f"Wrote {args.json} and {plot}")
     return 0
 
@@ -221,14 +222,14 @@ def comparison(results: dict[str, dict[str, dict]]) -> Table:
 def plot_qwk(results: dict[str, dict[str, dict]], path: Path, title: str) -> None:
     kinds = list(next(iter(results.values())))
     width = 0.8 / len(results)
-    fig, ax = plt.subplots(figsize=(1.0 + 0.9 * len(kinds), 4))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.0 + 0.9 * len(kinds)), 4))
     for i, (name, rows) in enumerate(results.items()):
         x = np.arange(len(kinds)) + (i - (len(results) - 1) / 2) * width
         ax.bar(x, [rows[k]["qwk"] for k in kinds], width, label=name)
     ax.set_xticks(np.arange(len(kinds)), kinds, rotation=30, ha="right")
     ax.set_ylabel("QWK")
     ax.set_ylim(0, 1)
-    ax.set_title(f"QWK under scanner shifts: {title}", fontsize=9)
+    ax.set_title(f"QWK under scanner shifts, {title}", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

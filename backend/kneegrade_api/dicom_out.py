@@ -124,19 +124,25 @@ def dicom_output(
     session: Session, state: AppState, prediction: Prediction, kind: Kind
 ) -> bytes:
     """The prediction's ``kind`` of DICOM output as a Part 10 file."""
+    buffer = io.BytesIO()
+    dicom_dataset(session, state, prediction, kind).save_as(
+        buffer, enforce_file_format=True
+    )
+    return buffer.getvalue()
+
+
+def dicom_dataset(
+    session: Session, state: AppState, prediction: Prediction, kind: Kind
+) -> Dataset:
+    """The prediction's ``kind`` of DICOM output; its instance number is the knee's place
+    in its upload."""
     knees = crud.upload_knees(session, prediction) or [prediction]
     number = next((i for i, k in enumerate(knees, 1) if k.id == prediction.id), 1)
     if kind == "sr":
-        dataset = structured_report(prediction, number)
-    elif kind == "sc":
-        dataset = secondary_capture(session, state, prediction, number)
-    else:
-        dataset = encapsulated_pdf(
-            prediction, number, report_pdf(session, state, prediction)
-        )
-    buffer = io.BytesIO()
-    dataset.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
+        return structured_report(prediction, number)
+    if kind == "sc":
+        return secondary_capture(session, state, prediction, number)
+    return encapsulated_pdf(prediction, number, report_pdf(session, state, prediction))
 
 
 def _common(prediction: Prediction, kind: Kind, number: int) -> dict:

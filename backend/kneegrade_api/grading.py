@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from kneegrade_api import audit, crud
 from kneegrade_api.audit import Caller
+from kneegrade_api.delivery import new_deliveries
 from kneegrade_api.exceptions import Conflict, InvalidUpload
 from kneegrade_api.images import decode_upload, thumbnail_png
 from kneegrade_api.inference import ServedModel
@@ -69,6 +70,8 @@ def grade_upload(
         for knee, files in zip(knees, stored, strict=True)
     ]
     rows[0].idempotency_key = idempotency_key
+    if settings.pacs_url is not None and study is not None:
+        session.add_all(new_deliveries(rows))  # in the predictions' own transaction
     try:
         crud.add_predictions(session, rows)
     except IntegrityError:

@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from kneegrade_api import __version__
 from kneegrade_api.config import Settings
+from kneegrade_api.delivery import start_delivery
 from kneegrade_api.errors import install_error_handlers
 from kneegrade_api.headers import SecurityHeadersMiddleware
 from kneegrade_api.limits import MULTIPART_OVERHEAD, BodySizeLimitMiddleware
@@ -62,9 +63,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = AppState.start(settings)
         app.state.kneegrade = state
+        app.state.delivery = start_delivery(state)  # None unless a PACS URL is set
         try:
             yield
         finally:
+            if app.state.delivery is not None:
+                app.state.delivery.stop()
             state.close()
 
     app = FastAPI(

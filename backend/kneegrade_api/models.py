@@ -191,3 +191,37 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     user: Mapped[User] = relationship()
+
+
+DELIVERY_STATUSES = ("pending", "retrying", "sent", "cancelled")
+
+
+class Delivery(Base):
+    """One DICOM output of a prediction on its way to the PACS (``KNEEGRADE_PACS_URL``): made
+    with the prediction, in its transaction, then sent off the request path and retried with
+    back-off until the PACS takes it (``delivery``), so none is lost."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint(
+            "prediction_id", "kind", name="uq_deliveries_prediction_id_kind"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prediction_id: Mapped[int] = mapped_column(
+        ForeignKey("predictions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(10))
+    """``sr``, ``sc`` or ``pdf`` (``dicom_out.KINDS``)."""
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    """``pending`` (not tried yet), ``retrying`` (failed, tried again at
+    ``next_attempt_at``), ``sent`` or ``cancelled`` (its prediction was deleted first)."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    prediction: Mapped[Prediction] = relationship()

@@ -316,6 +316,25 @@ class PredictionOut(BaseModel):
         )
 
 
+class DeliveryOut(BaseModel):
+    """One DICOM output of a prediction on its way to the PACS (``KNEEGRADE_PACS_URL``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: Literal["sr", "sc", "pdf"]
+    status: Literal["pending", "retrying", "sent", "cancelled"] = Field(
+        description="`pending` not tried yet, `retrying` failed and tried again at"
+        " `next_attempt_at`, `sent` stored by the PACS, `cancelled` the prediction was"
+        " deleted before it went"
+    )
+    attempts: int
+    last_error: str | None = Field(description="why the last attempt failed")
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    next_attempt_at: dt.datetime | None
+    sent_at: dt.datetime | None
+
+
 class PredictionPage(BaseModel):
     """A page of the caller's predictions, newest first."""
 

@@ -26,6 +26,7 @@ def test_migration_creates_the_schema(tmp_path) -> None:
         "predictions",
         "audit_events",
         "api_keys",
+        "deliveries",
     }
     (fk,) = schema.get_foreign_keys("predictions")
     assert fk["referred_table"] == "users" and fk["options"]["ondelete"] == "CASCADE"

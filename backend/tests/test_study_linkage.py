@@ -145,13 +145,14 @@ def test_other_uploads_have_no_study(
 
 
 def test_only_valid_values_are_kept(sample_png: bytes) -> None:
-    dicom = knee_dicom(
-        sample_png,
-        StudyInstanceUID="1.2.3",
-        AccessionNumber="A" * 16,
-        BodyPartExamined="knee",
-        ImagerPixelSpacing=[0.2, 0.25],
-    )
+    with pytest.warns(UserWarning, match="Invalid value for VR CS"):
+        dicom = knee_dicom(
+            sample_png,
+            StudyInstanceUID="1.2.3",
+            AccessionNumber="A" * 16,
+            BodyPartExamined="knee",  # lower case: not a code string
+            ImagerPixelSpacing=[0.2, 0.25],
+        )
     study = study_of(dicom)
     assert study.study_instance_uid == "1.2.3"
     assert study.series_instance_uid is None

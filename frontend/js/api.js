@@ -118,6 +118,8 @@ export const api = {
   predictions: (limit, offset, signal) =>
     request(`/api/predictions?limit=${limit}&offset=${offset}`, { signal }),
   prediction: (id, signal) => request(`/api/predictions/${encodeURIComponent(id)}`, { signal }),
+  /** Where the prediction's DICOM outputs stand on their way to the PACS (empty without one). */
+  deliveries: (id, signal) => request(`/api/predictions/${encodeURIComponent(id)}/deliveries`, { signal }),
   /** A prediction's PDF report (its `report_url`) as a Blob. */
   report: async (url, signal) => (await send(url, { signal })).blob(),
   deletePrediction: (id) => request(`/api/predictions/${encodeURIComponent(id)}`, { method: "DELETE" }),

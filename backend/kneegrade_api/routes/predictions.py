@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from kneegrade_api import audit, crud
 from kneegrade_api.audit import Action, Caller
+from kneegrade_api.delivery import deliveries_of
 from kneegrade_api.deps import CallerDep, CurrentUser, SessionDep, StateDep, heavy_slot
 from kneegrade_api.dicom_out import MEDIA_TYPE, Kind, dicom_output
 from kneegrade_api.errors import BUSY, UNAUTHORIZED, error_responses
@@ -32,6 +33,7 @@ from kneegrade_api.reports import report_pdf, xray_of
 from kneegrade_api.schemas import (
     MAX_ID,
     MODEL_FIELD,
+    DeliveryOut,
     PredictionOut,
     PredictionPage,
 )
@@ -347,6 +349,24 @@ def get_dicom(
         media_type=MEDIA_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@router.get(
+    "/{prediction_id}/deliveries",
+    summary="Where the prediction's DICOM outputs stand on their way to the PACS",
+    description="With `KNEEGRADE_PACS_URL` set, each prediction of a DICOM upload is sent to"
+    " the PACS with STOW-RS as an SR, an SC and a PDF (see `/dicom`), off the request path,"
+    " and retried with back-off until the PACS stores it. One entry per output: its status,"
+    " attempts, last error and times. Empty when no PACS is set or the upload was not DICOM.",
+    responses=error_responses({**UNAUTHORIZED, **NOT_FOUND}),
+)
+def get_deliveries(
+    prediction_id: PredictionId, caller: CallerDep, session: SessionDep
+) -> list[DeliveryOut]:
+    prediction = _own(session, caller, prediction_id, action=None)
+    return [
+        DeliveryOut.model_validate(d) for d in deliveries_of(session, prediction.id)
+    ]
 
 
 @router.delete(

@@ -71,9 +71,11 @@ def serve(
     models_dir: list[Path],
     samples: Path,
     localiser_dir: Path | None = None,
+    **overrides: object,
 ) -> Iterator[LiveServer]:
     """The whole app served by uvicorn on a free 127.0.0.1 port, with data in ``data_dir``;
-    without ``localiser_dir`` every image is graded whole, as one knee."""
+    without ``localiser_dir`` every image is graded whole, as one knee. ``overrides`` are
+    further settings."""
     settings = Settings(
         data_dir=data_dir,
         database_url=None,
@@ -87,6 +89,7 @@ def serve(
         max_image_pixels=50_000_000,
         cors_origins=[],
         **UNTHROTTLED,
+        **overrides,
     )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

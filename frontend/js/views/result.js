@@ -54,6 +54,32 @@ const studyDetails = (study) => study && h("section", { id: "dicom-study", class
         h("dt", { class: "text-muted fw-normal", text: label }),
         h("dd", { class: "mb-0 text-break font-monospace", text: value })))));
 
+const OUTPUT_NAMES = { sr: "Structured report (SR)", sc: "Heatmap image (SC)", pdf: "PDF report" };
+const STATUS_NAMES = { pending: "waiting to be sent", retrying: "PACS not reached, retrying", sent: "in the PACS", cancelled: "cancelled" };
+
+/** One DICOM output's way to the PACS: its status, attempts and last error. */
+const deliveryItem = (d) =>
+  h("li", { dataset: { kind: d.kind, status: d.status } },
+    h("span", { class: "fw-semibold", text: `${OUTPUT_NAMES[d.kind] ?? d.kind}: ` }),
+    d.status === "sent" ? `${STATUS_NAMES.sent} since ${formatDate(d.sent_at)}` : STATUS_NAMES[d.status] ?? d.status,
+    d.attempts > 0 && d.status !== "sent" && h("span", { class: "text-muted", text: ` (${d.attempts} attempt${d.attempts === 1 ? "" : "s"})` }),
+    d.last_error && h("div", { class: "text-muted text-break", text: d.last_error }));
+
+/** The outputs sent to the hospital's PACS, when the server sends them; nothing otherwise. */
+async function showDeliveries(p, signal) {
+  let deliveries;
+  try {
+    deliveries = await api.deliveries(p.id, signal);
+  } catch {
+    return; // a detail: the result stands without it
+  }
+  if (!deliveries.length) return;
+  document.getElementById("dicom-study")?.append(
+    h("div", { id: "pacs-deliveries", class: "mt-2 small" },
+      h("h3", { class: "h6 text-muted", text: "Sent to the PACS" }),
+      h("ul", { class: "list-unstyled mb-0" }, deliveries.map(deliveryItem))));
+}
+
 /** @type {import("../router.js").View} */
 export async function resultView(root, ctx) {
   root.append(pageHeader("Grading result", null,
@@ -95,4 +121,5 @@ export async function resultView(root, ctx) {
             detail("Scan id", `#${p.id}`)),
           studyDetails(p.study),
           h("div", { class: "d-flex flex-wrap gap-2" }, reportButton(p)))))));
+  if (p.study) showDeliveries(p, ctx.signal);
 }

@@ -51,7 +51,9 @@ def new_deliveries(predictions: Sequence[Prediction]) -> list[Delivery]:
 def stow_sender(url: str, timeout: float) -> Sender:
     """Sends instances with STOW-RS; raises unless the PACS stored every one."""
     client = DICOMwebClient(url=url, timeout=timeout)
-    client.set_http_retry_params(retry=False)  # the delivery loop retries, with back-off
+    client.set_http_retry_params(
+        retry=False
+    )  # the delivery loop retries, with back-off
 
     def send(datasets: Sequence[Dataset]) -> None:
         answer = client.store_instances(list(datasets))

@@ -25,6 +25,7 @@ from kneegrade_ml.evaluation.display import (
 from kneegrade_ml.evaluation.evaluate import evaluate_model
 from kneegrade_ml.knees import NoKneeFound, grade_knees
 from kneegrade_ml.localise.localiser import Localiser
+from kneegrade_ml.models.config import HEADS
 from kneegrade_ml.models.networks import PretrainedWeightsError
 from kneegrade_ml.models.registry import REGISTRY
 from kneegrade_ml.predictor import Predictor
@@ -324,6 +325,11 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         "--input-size", type=int, help="MobileNetV2: input side in pixels (default 224)"
     )
     parser.add_argument("--loss", choices=["cross-entropy", "grade-distance"])
+    parser.add_argument(
+        "--head",
+        choices=list(HEADS),
+        help="the output: a logit per grade (linear) or ordered grades (corn)",
+    )
     parser.add_argument(
         "--distance-weight", type=float, help="weight of the expected grade distance"
     )

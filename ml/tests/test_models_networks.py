@@ -6,9 +6,11 @@ from torchvision.models import mobilenet_v2
 
 from kneegrade_ml.models import networks
 from kneegrade_ml.models.networks import (
+    ContinuationRatio,
     KneeOACNN,
     MobileNetV2KL,
     PretrainedWeightsError,
+    grade_layer,
     imagenet_mobilenet_v2,
 )
 
@@ -84,3 +86,40 @@ def test_without_weights_or_internet_training_stops_with_a_clear_message(monkeyp
 def test_trainable_from_must_name_a_block(block):
     with pytest.raises(ValueError, match="trainable_from"):
         MobileNetV2KL(trainable_from=block)
+
+
+def test_continuation_ratios_give_ordered_grade_probabilities():
+    logits = torch.tensor([[2.0, 0.5, -1.0, -3.0], [-4.0, 0.0, 0.0, 0.0]])
+    log_p = ContinuationRatio()(logits)
+    p = log_p.exp()
+    torch.testing.assert_close(p.sum(1), torch.ones(2))
+    up = torch.sigmoid(logits)
+    # P(grade 2) = P(>0) P(>1 | >=1) P(=2 | >=2)
+    torch.testing.assert_close(p[0, 2], up[0, 0] * up[0, 1] * (1 - up[0, 2]))
+    torch.testing.assert_close(p[0, 4], up[0].prod())
+    assert p[1].argmax() == 0  # a very low first logit keeps the knee at grade 0
+
+
+def test_cross_entropy_on_the_ordinal_output_is_corns_binary_loss():
+    """The negative log-likelihood of grade y sums the binary cross-entropies of the tasks
+    'grade > k' that y takes part in (k <= y), CORN's training signal."""
+    logits = torch.randn(6, 4)
+    grades = torch.tensor([0, 1, 2, 3, 4, 2])
+    nll = torch.nn.functional.cross_entropy(
+        ContinuationRatio()(logits), grades, reduction="none"
+    )
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    expected = torch.stack(
+        [
+            sum(
+                bce(logits[i, k], (grades[i] > k).float()) for k in range(min(y + 1, 4))
+            )
+            for i, y in enumerate(grades.tolist())
+        ]
+    )
+    torch.testing.assert_close(nll, expected)
+
+
+def test_an_unknown_head_is_refused():
+    with pytest.raises(ValueError, match="unknown head"):
+        grade_layer(8, "softmax-tree")

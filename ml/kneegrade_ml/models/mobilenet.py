@@ -7,7 +7,7 @@ from torchvision.models import MobileNetV2
 
 from kneegrade_ml.models.base import TorchClassifier
 from kneegrade_ml.models.config import ModelConfig
-from kneegrade_ml.models.networks import MobileNetV2KL
+from kneegrade_ml.models.networks import MobileNetV2KL, head_text
 
 MIN_INPUT_SIZE = 32
 """MobileNetV2 halves the image five times; below 32 pixels its last blocks see nothing."""
@@ -26,16 +26,17 @@ class MobileNetV2Classifier(TorchClassifier):
             raise ValueError(
                 f"input_size must be at least {MIN_INPUT_SIZE} pixels, got {self.spec.size}"
             )
-        self.network = MobileNetV2KL(backbone, self.config.trainable_from).to(
-            memory_format=torch.channels_last
-        )
+        self.network = MobileNetV2KL(
+            backbone, self.config.trainable_from, self.config.head
+        ).to(memory_format=torch.channels_last)
 
     @property
     def architecture(self) -> str:
         n = self.config.trainable_from
         return (
             f"torchvision mobilenet_v2, ImageNet weights; features[:{n}] frozen (eval "
-            f"mode), features[{n}:] trained; classifier Dropout(0.5) -> Linear(1280, 5)"
+            f"mode), features[{n}:] trained; classifier Dropout(0.5) -> "
+            + head_text(1280, self.config.head)
         )
 
     def parts(self) -> tuple[nn.Module, nn.Module]:

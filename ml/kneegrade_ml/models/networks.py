@@ -1,10 +1,11 @@
-"""The two neural networks of the SPEC, as torch modules."""
+"""The two neural networks of the SPEC, as torch modules, and their grade outputs."""
 
 from itertools import pairwise
 from pathlib import Path
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 from torchvision.models import MobileNet_V2_Weights, MobileNetV2, mobilenet_v2
 
 from kneegrade_ml.grades import GRADES
@@ -12,6 +13,40 @@ from kneegrade_ml.grades import GRADES
 N_CLASSES = len(GRADES)
 TRAINABLE_FROM = 14
 """MobileNetV2 blocks ``features[14:]`` (the last 5 of 19) are trained; the rest stay frozen."""
+
+
+class ContinuationRatio(nn.Module):
+    """Four conditional logits, l_k = logit P(grade > k | grade >= k), as the five grades'
+    log-probabilities: log P(k) = sum_{j<k} log sigmoid(l_j) + log sigmoid(-l_k).
+
+    The CORN parametrisation (Shi et al. 2023): its negative log-likelihood is CORN's loss, the
+    binary cross-entropy of each conditional task on the knees it applies to, so cross-entropy on
+    these outputs trains it, and softmax, flip averaging, temperature and Grad-CAM work unchanged.
+    """
+
+    def forward(self, logits: torch.Tensor) -> torch.Tensor:
+        reach = torch.cumsum(F.logsigmoid(logits), dim=1)  # log P(grade > k)
+        at_least = F.pad(reach, (1, 0))  # log P(grade >= k), k = 0..4
+        stop = F.pad(F.logsigmoid(-logits), (0, 1))  # log P(grade = k | grade >= k)
+        return at_least + stop
+
+
+def grade_layer(in_features: int, head: str = "linear") -> nn.Module:
+    """The last layer: a logit per grade (``linear``) or the ordinal CORN output (``corn``)."""
+    if head == "linear":
+        return nn.Linear(in_features, N_CLASSES)
+    if head == "corn":
+        return nn.Sequential(nn.Linear(in_features, N_CLASSES - 1), ContinuationRatio())
+    raise ValueError(f"unknown head {head!r}")
+
+
+def head_text(in_features: int, head: str) -> str:
+    """The last layer, as a model card's architecture names it."""
+    if head == "corn":
+        return (
+            f"Linear({in_features}, 4) -> CORN continuation ratios (5 ordered grades)"
+        )
+    return f"Linear({in_features}, 5)"
 
 
 class PretrainedWeightsError(RuntimeError):
@@ -26,7 +61,10 @@ class MobileNetV2KL(nn.Module):
     """
 
     def __init__(
-        self, backbone: MobileNetV2 | None = None, trainable_from: int = TRAINABLE_FROM
+        self,
+        backbone: MobileNetV2 | None = None,
+        trainable_from: int = TRAINABLE_FROM,
+        head: str = "linear",
     ):
         super().__init__()
         backbone = backbone if backbone is not None else mobilenet_v2()
@@ -41,7 +79,7 @@ class MobileNetV2KL(nn.Module):
             nn.AdaptiveAvgPool2d(1),
             nn.Flatten(),
             nn.Dropout(0.5),
-            nn.Linear(backbone.last_channel, N_CLASSES),
+            grade_layer(backbone.last_channel, head),
         )
         self.trunk.requires_grad_(False)
         self.train()
@@ -84,7 +122,7 @@ def imagenet_mobilenet_v2(pretrained: Path | None) -> MobileNetV2:
 class KneeOACNN(nn.Module):
     """The SPEC's custom CNN: four Conv-BN-ReLU-MaxPool blocks (1->32->64->128->256) on 128x128."""
 
-    def __init__(self):
+    def __init__(self, head: str = "linear"):
         super().__init__()
         blocks = []
         channels = [1, 32, 64, 128, 256]
@@ -101,7 +139,7 @@ class KneeOACNN(nn.Module):
             nn.Linear(256 * 8 * 8, 256),
             nn.ReLU(inplace=True),
             nn.Dropout(0.5),
-            nn.Linear(256, N_CLASSES),
+            grade_layer(256, head),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -146,10 +146,11 @@ class ForestLearner:
             or o.augment != "standard"
             or o.tta_flip
             or o.calibrate
+            or o.head != "linear"
         ):
             raise ValueError(
-                "augmented views, flip averaging and calibration are for the neural "
-                "networks; the Random Forest trains on the images as they are"
+                "augmented views, flip averaging, calibration and the ordinal head are for the"
+                " neural networks; the Random Forest trains on the images as they are"
             )
         self.classifier = classifier
         self.options = options

@@ -39,6 +39,7 @@ class TrainOptions:
     augment_online: bool = False  # a fresh augmentation of every image in every epoch
     augment: str = "standard"  # or "scanner": views also get another scanner's look
     tta_flip: bool = False  # predict on the image and its mirror, average the logits
+    head: str = "linear"  # or "corn": ordered grades (models.config.HEADS)
     calibrate: bool = False  # fit a temperature on the held-out split (see calibration)
     input_size: int | None = None  # MobileNetV2 input side in pixels; None: 224
 

@@ -36,7 +36,7 @@ only a calibration temperature, which cannot change any grade, is fitted on it w
 def model_config(kind: str, options: TrainOptions) -> ModelConfig:
     """The serving configuration a model of ``kind`` trained with ``options`` will have."""
     info = model_kind(kind)
-    config = replace(info.config, tta_flip=options.tta_flip)
+    config = replace(info.config, tta_flip=options.tta_flip, head=options.head)
     if config.trainable_from is not None and options.trainable_from is not None:
         config = replace(config, trainable_from=options.trainable_from)
     if options.input_size is not None and info.variable_input:
@@ -84,6 +84,7 @@ def hyperparameters(classifier: KLClassifier, options: TrainOptions) -> dict:
         "augment_online": o.augment_online,
         "augment": o.augment,
         "tta_flip": o.tta_flip,
+        "head": o.head,
         "seed": o.seed,
         **(
             {"trainable_from_block": classifier.config.trainable_from}

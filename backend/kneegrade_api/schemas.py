@@ -331,8 +331,17 @@ class DeliveryOut(BaseModel):
     last_error: str | None = Field(description="why the last attempt failed")
     created_at: dt.datetime
     updated_at: dt.datetime
-    next_attempt_at: dt.datetime | None
+    next_attempt_at: dt.datetime | None = Field(
+        description="when it is tried (again); null once sent or cancelled"
+    )
     sent_at: dt.datetime | None
+
+    @classmethod
+    def from_row(cls, delivery: object) -> "DeliveryOut":
+        out = cls.model_validate(delivery)
+        if out.status in ("sent", "cancelled"):
+            out.next_attempt_at = None
+        return out
 
 
 class PredictionPage(BaseModel):

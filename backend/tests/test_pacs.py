@@ -263,6 +263,7 @@ def test_failed_sends_are_kept_and_retried_with_backoff(
     sent = deliveries(quiet_client, account, prediction_id)
     assert all_sent(sent)
     assert all(d["attempts"] == 2 and d["last_error"] is None for d in sent)
+    assert all(d["sent_at"] and d["next_attempt_at"] is None for d in sent)
     assert {ds.StudyInstanceUID for ds in pacs.received} == {STUDY_UID}
     assert deliverer.run_once() == 0  # sent once, not again
 

@@ -364,9 +364,7 @@ def get_deliveries(
     prediction_id: PredictionId, caller: CallerDep, session: SessionDep
 ) -> list[DeliveryOut]:
     prediction = _own(session, caller, prediction_id, action=None)
-    return [
-        DeliveryOut.model_validate(d) for d in deliveries_of(session, prediction.id)
-    ]
+    return [DeliveryOut.from_row(d) for d in deliveries_of(session, prediction.id)]
 
 
 @router.delete(

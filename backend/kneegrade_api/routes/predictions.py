@@ -66,10 +66,13 @@ IMAGE_RESPONSES = {
 
 
 DICOM_NOTE = (
-    " A DICOM file is read for its pixels and display attributes only (rescale, VOI LUT or"
-    " window, photometric interpretation) and the knees' side (`ImageLaterality`,"
-    " `Laterality`, `PatientOrientation`): the file itself is not kept, only a PNG of the"
-    " decoded image, and no patient name, ID or birth date is stored."
+    " A DICOM file is read for its pixels and display attributes (rescale, VOI LUT or"
+    " window, photometric interpretation), the knees' side (`ImageLaterality`,"
+    " `Laterality`, `PatientOrientation`) and its study linkage, kept as `study` (study,"
+    " series and SOP instance UIDs, SOP class, accession number, modality, laterality, body"
+    " part, view, pixel spacing): the file itself is not kept, only a PNG of the decoded"
+    " image, and no patient attribute (name, IDs, birth date, address, institution,"
+    " physicians...) is read or stored."
 )
 
 

@@ -142,7 +142,8 @@ def dicom_dataset(
         return structured_report(prediction, number)
     if kind == "sc":
         return secondary_capture(session, state, prediction, number)
-    return encapsulated_pdf(prediction, number, report_pdf(session, state, prediction))
+    pdf = report_pdf(session, state, prediction, with_filename=False)
+    return encapsulated_pdf(prediction, number, pdf)
 
 
 def _common(prediction: Prediction, kind: Kind, number: int) -> dict:

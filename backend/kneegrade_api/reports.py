@@ -20,9 +20,16 @@ SIDE_SOURCES = {
 }
 
 
-def report_pdf(session: Session, state: AppState, prediction: Prediction) -> bytes:
+def report_pdf(
+    session: Session,
+    state: AppState,
+    prediction: Prediction,
+    with_filename: bool = True,
+) -> bytes:
     """The one-page PDF report of a prediction: the X-ray with its knees framed, the heatmap
-    (when its model can make one here), the grade, probabilities, review flag and model."""
+    (when its model can make one here), the grade, probabilities, review flag and model.
+    ``with_filename=False`` leaves out the client's file name (it may name the patient), for
+    copies that leave KneeGrade, such as the Encapsulated PDF sent to a PACS."""
     xray = xray_of(state, prediction)
     overlay = _overlay(session, state, prediction, xray)
     knees = crud.upload_knees(session, prediction)
@@ -36,7 +43,9 @@ def report_pdf(session: Session, state: AppState, prediction: Prediction) -> byt
         review_reason=out.review_reason,
         model_name=out.model_name,
         model_version=prediction.model_version,
-        original_filename=prediction.original_filename,
+        original_filename=prediction.original_filename
+        if with_filename
+        else f"scan #{prediction.id}",
         graded_at=prediction.created_at,
         image_png=png_bytes(_marked(xray, out)),
         heatmap_png=overlay,

@@ -19,6 +19,7 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.uid import EncapsulatedPDFStorage
+from pypdf import PdfReader
 from test_study_linkage import IDENTIFYING, STUDY_UID
 
 from kneegrade_api.dicom_out import KINDS, SCHEME
@@ -174,6 +175,23 @@ def test_the_pdf_is_the_report(
         ds.SourceInstanceSequence[0].ReferencedSOPInstanceUID
         == (graded["study"]["sop_instance_uid"])
     )
+
+
+def test_the_pdf_leaves_out_a_file_name_that_may_name_the_patient(
+    client: TestClient, account: Account, sample_png: bytes
+) -> None:
+    name = "Featherstonehaugh-Wilhelmina-knee.dcm"
+    made = upload(client, account, knee_dicom(sample_png), "rf", name).json()
+    kept = client.get(made["report_url"], headers=account.headers).content
+    assert "Featherstonehaugh" in pdf_text(kept)  # the user's own copy names the file
+    ds = read(fetch(client, account, made["id"], "pdf"))
+    sent = bytes(ds.EncapsulatedDocument)[: ds.EncapsulatedDocumentLength]
+    assert "Featherstonehaugh" not in pdf_text(sent)
+    assert f"scan #{made['id']}" in pdf_text(sent)
+
+
+def pdf_text(pdf: bytes) -> str:
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
 def test_a_png_upload_gets_a_stable_study_of_its_own(

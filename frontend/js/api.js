@@ -130,4 +130,20 @@ export const api = {
     if (model) form.append("model", model);
     return request("/api/predictions", { method: "POST", body: form });
   },
+
+  // Administration (an admin signed in with a password; anyone else gets 403)
+  /** A page of the audit trail, newest first; `filters` may hold username, prediction_id and action. */
+  audit: (filters, limit, offset, signal) => {
+    const query = new URLSearchParams({ limit, offset });
+    for (const [name, value] of Object.entries(filters)) if (value) query.set(name, value);
+    return request(`/api/admin/audit?${query}`, { signal });
+  },
+  apiKeys: (signal) => request("/api/admin/api-keys", { signal }),
+  /** A new API key for `username` (empty: the admin); its answer's `key` is the only time it is shown. */
+  createApiKey: (name, scopes, username) =>
+    request("/api/admin/api-keys", { method: "POST", json: { name, scopes, ...(username ? { username } : {}) } }),
+  revokeApiKey: (id) => request(`/api/admin/api-keys/${encodeURIComponent(id)}`, { method: "DELETE" }),
+  users: (signal) => request("/api/admin/users", { signal }),
+  /** `account`: {username, name, password, role}. */
+  createUser: (account) => request("/api/admin/users", { method: "POST", json: account }),
 };

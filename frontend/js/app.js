@@ -3,6 +3,7 @@
 import { api, clearToken, getToken, handleUnauthorized } from "./api.js";
 import { navigate, parseHash, startRouter } from "./router.js";
 import { flash, notify, showError, showPending } from "./ui.js";
+import { adminView } from "./views/admin.js";
 import { analyticsView } from "./views/analytics.js";
 import { historyView } from "./views/history.js";
 import { homeView } from "./views/home.js";
@@ -23,12 +24,15 @@ const views = {
   history: historyView,
   analytics: analyticsView,
   samples: samplesView,
+  admin: adminView,
 };
 
 const navbar = document.getElementById("navbar");
 let shownUser = null;
 
-/** Show the signed-in user's name; asked once per token, and a stale token ends up at sign-in. */
+const adminLink = document.getElementById("nav-admin");
+
+/** Show the signed-in user's name (and Admin to an admin); asked once per token, and a stale token ends up at sign-in. */
 async function showUser() {
   const token = getToken();
   if (shownUser === token) return;
@@ -36,6 +40,7 @@ async function showUser() {
   try {
     const user = await api.me();
     document.querySelector("#user-name span").textContent = user.name;
+    adminLink.hidden = user.role !== "admin";
   } catch (err) {
     shownUser = null;
     showError(err);
@@ -69,6 +74,7 @@ function guard(name) {
 function forgetUser() {
   shownUser = null;
   document.querySelector("#user-name span").textContent = "";
+  adminLink.hidden = true;
 }
 
 handleUnauthorized(() => {

@@ -297,6 +297,8 @@ def secondary_capture(
         **_common(prediction, "sc", number),
     )
     image.PatientOrientation = None  # type 2: the way the X-ray faces is not known here
+    if "Laterality" not in image:  # type 2C for a knee: present, empty if unknown
+        image.Laterality = None
     image.BurnedInAnnotation = "NO"
     image.ImageComments = (
         f"KneeGrade heatmap over the X-ray: KL {prediction.grade}"

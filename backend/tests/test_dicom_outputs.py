@@ -47,7 +47,13 @@ def account(client: TestClient) -> Account:
 @pytest.fixture
 def graded(client: TestClient, account: Account, sample_png: bytes) -> dict:
     """A DICOM knee full of patient details, graded."""
-    dicom = knee_dicom(
+    response = upload(client, account, dicom_knee(sample_png), "rf", "knee.dcm")
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def dicom_knee(sample_png: bytes) -> bytes:
+    return knee_dicom(
         sample_png,
         **IDENTIFYING,
         StudyInstanceUID=STUDY_UID,
@@ -56,9 +62,6 @@ def graded(client: TestClient, account: Account, sample_png: bytes) -> dict:
         ImageLaterality="L",
         BodyPartExamined="KNEE",
     )
-    response = upload(client, account, dicom, "rf", "knee.dcm")
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def fetch(client: TestClient, account: Account, prediction_id: int, kind: str) -> bytes:
@@ -222,11 +225,19 @@ def test_an_unknown_kind_is_422_and_others_see_nothing(
     DCIODVFY is None, reason="dciodvfy not installed (Debian: dicom3tools)"
 )
 @pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("source", ["dicom", "png"])
 def test_dciodvfy_finds_no_error(
-    client: TestClient, account: Account, graded: dict, kind: str, tmp_path: Path
+    client: TestClient,
+    account: Account,
+    sample_png: bytes,
+    kind: str,
+    source: str,
+    tmp_path: Path,
 ) -> None:
+    data = dicom_knee(sample_png) if source == "dicom" else sample_png
+    made = upload(client, account, data, "rf", f"knee.{source}").json()
     path = tmp_path / f"{kind}.dcm"
-    path.write_bytes(fetch(client, account, graded["id"], kind))
+    path.write_bytes(fetch(client, account, made["id"], kind))
     result = subprocess.run(
         [DCIODVFY, str(path)], capture_output=True, text=True, check=False
     )

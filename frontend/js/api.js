@@ -142,6 +142,7 @@ export const api = {
   /** A new API key for `username` (empty: the admin); its answer's `key` is the only time it is shown. */
   createApiKey: (name, scopes, username) =>
     request("/api/admin/api-keys", { method: "POST", json: { name, scopes, ...(username ? { username } : {}) } }),
+  restorePrediction: (id) => request(`/api/admin/predictions/${encodeURIComponent(id)}/restore`, { method: "POST" }),
   revokeApiKey: (id) => request(`/api/admin/api-keys/${encodeURIComponent(id)}`, { method: "DELETE" }),
   users: (signal) => request("/api/admin/users", { signal }),
   /** `account`: {username, name, password, role}. */

@@ -154,6 +154,39 @@ def test_an_admin_audits_makes_and_revokes_an_api_key_and_makes_an_account(
     assert login.ok, login.text()
 
 
+def test_an_admin_restores_a_deleted_prediction_from_the_trail(
+    page: Page, api: APIRequestContext, live_server: LiveServer
+) -> None:
+    clinician = new_user(api)
+    made = upload(api, clinician, samples(live_server.samples)[1])
+    path = f"/api/predictions/{made['id']}"
+    assert api.delete(path, headers=clinician.headers).ok
+    assert api.get(path, headers=clinician.headers).status == 404
+
+    login = api.post(
+        "/api/auth/login",
+        form={"username": ADMIN["admin_username"], "password": ADMIN["admin_password"]},
+    )
+    admin = User(
+        ADMIN["admin_username"],
+        ADMIN["admin_password"],
+        "Administrator",
+        login.json()["access_token"],
+    )
+    sign_in(page, admin)
+    page.goto(f"/#/admin/audit?action=deleted&prediction_id={made['id']}")
+    page.get_by_role("button", name=f"Restore prediction {made['id']}").click()
+    page.locator("#confirm-ok").click()
+    expect(page.locator("#messages")).to_contain_text(
+        f"Restored prediction #{made['id']}"
+    )
+    expect(page.locator("#audit-table")).to_contain_text("Restored")
+    assert api.get(path, headers=clinician.headers).ok
+    page.goto(f"/#/admin/audit?prediction_id={made['id']}")
+    restored = page.locator("#audit-table tbody tr[data-action=restored]")
+    expect(restored).to_have_count(1)
+
+
 def test_a_clinician_sees_no_admin_link_and_is_told_the_page_is_for_admins(
     page: Page, api: APIRequestContext
 ) -> None:

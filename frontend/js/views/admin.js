@@ -78,7 +78,15 @@ const muted = (text) => h("span", { class: "text-muted", text });
 const actionBadge = (action) =>
   h("span", { class: `badge audit-action audit-${action}`, text: action.replace("_", " ") });
 
-function auditRow(event) {
+/** A deleted prediction's Restore button: back into its owner's history, until it is purged. */
+function restoreButton(event, onRestore) {
+  const button = h("button", { class: "btn btn-sm btn-outline-light ms-2", type: "button", "aria-label": `Restore prediction ${event.prediction_id}` },
+    icon("arrow-counterclockwise", "me-1"), "Restore");
+  button.addEventListener("click", () => onRestore(event.prediction_id, button));
+  return button;
+}
+
+function auditRow(event, onRestore) {
   return h("tr", { dataset: { id: event.id, action: event.action } },
     h("td", { class: "text-nowrap" }, h("time", { datetime: event.at, text: formatSeconds(event.at) })),
     h("td", { class: "text-nowrap", text: event.username }),
@@ -86,7 +94,8 @@ function auditRow(event) {
     h("td", { class: "text-nowrap" }, event.prediction_id
       ? [h("a", { href: `#/result/${event.prediction_id}`, title: "Open the result (it opens for its owner's account only)", text: `#${event.prediction_id}` }),
         h("a", { class: "ms-2 small", href: auditHash({ prediction_id: event.prediction_id }), title: `Every event of prediction ${event.prediction_id}`,
-          "aria-label": `Every event of prediction ${event.prediction_id}` }, icon("funnel"))]
+          "aria-label": `Every event of prediction ${event.prediction_id}` }, icon("funnel")),
+        event.action === "deleted" ? restoreButton(event, onRestore) : null]
       : muted("—")),
     h("td", {}, event.detail || muted("—")),
     h("td", { class: "text-nowrap" }, event.api_key_id ? `key #${event.api_key_id}` : muted("—")),
@@ -148,10 +157,21 @@ async function auditTab(root, ctx) {
     navigate(auditHash(filters, Math.floor((page.total - 1) / PAGE_SIZE) * PAGE_SIZE));
     return;
   }
+  async function onRestore(predictionId, button) {
+    if (!(await confirmDialog(`Restore prediction #${predictionId} to its owner's history?`, "Restore"))) return;
+    try {
+      await api.restorePrediction(predictionId);
+      button.replaceWith(h("span", { class: "badge text-bg-success ms-2", text: "Restored" }));
+      notify(`Restored prediction #${predictionId}.`, "success");
+    } catch (err) {
+      showError(err);
+    }
+  }
+
   const filtered = Object.values(filters).some(Boolean);
   body.replaceWith(page.items.length
     ? table("audit-table", "The audit trail, newest first",
-      ["Time", "Account", "Action", "Prediction", "Detail", "API key", "Client"], page.items.map(auditRow))
+      ["Time", "Account", "Action", "Prediction", "Detail", "API key", "Client"], page.items.map((event) => auditRow(event, onRestore)))
     : emptyState("journal-text", filtered ? "No events match these filters." : "No events recorded yet."),
   auditPager(page, filters));
 }

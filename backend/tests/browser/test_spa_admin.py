@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 import pytest
 from conftest import LAPTOP, LiveServer, serve
 from playwright.sync_api import APIRequestContext, Browser, Page, expect

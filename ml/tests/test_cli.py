@@ -53,6 +53,14 @@ def test_recipe_options_are_overridden_by_those_given():
     assert _options(args) == expected
 
 
+def test_scanner_augmentation_is_a_train_option():
+    args = build_parser().parse_args(
+        [*TRAIN, "--recipe", "real", "--augment", "scanner"]
+    )
+    assert _options(args) == replace(REAL_OPTIONS, augment="scanner")
+    assert REAL_OPTIONS.augment == "standard"
+
+
 def test_pipeline_without_seed_uses_the_default_seed_for_data_and_models(
     tmp_path, monkeypatch
 ):

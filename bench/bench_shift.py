@@ -133,22 +133,9 @@ def main() -> int:
     images = [np.asarray(read_image(s.path)) for s in samples]
     grades = np.array([s.grade for s in samples])
     predictors = {_name(path): Predictor(path) for path in args.model}
-    kinds = [ORIGINAL, *(k for k in args.kinds if k != ORIGINAL)]
+    kinds = [ORIGINAL, *(k for k in args.kinds if k != ORIGINAL)]  # in the order given
     results: dict[str, dict[str, dict]] = {name: {} for name in predictors}
     seconds: dict[str, float] = {}
-    for kind in tqdm(kinds, desc="shifts"):
-        start = time.perf_counter()
-        shifted = shifted_split(images, samples, kind, args.seed)
-        if args.write and kind != ORIGINAL:
-            write_split(args.write, kind, shifted, samples)
-        for name, predictor in predictors.items():
-            metrics = compute_metrics(grades, grade(predictor, shifted))
-            results[name][kind] = summary(metrics, results[name].get(ORIGINAL))
-        seconds[kind] = time.perf_counter() - start
-    for name, rows in results.items():
-        console.print(table(name, rows, args))
-    if len(results) > 1:
-        console.print(comparison(results))
     record = {
         "data": str(args.data),
         "n": len(samples),
@@ -159,7 +146,20 @@ def main() -> int:
         "seconds": seconds,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(record, indent=2))
+    for kind in tqdm(kinds, desc="shifts"):
+        start = time.perf_counter()
+        shifted = shifted_split(images, samples, kind, args.seed)
+        if args.write and kind != ORIGINAL:
+            write_split(args.write, kind, shifted, samples)
+        for name, predictor in predictors.items():
+            metrics = compute_metrics(grades, grade(predictor, shifted))
+            results[name][kind] = summary(metrics, results[name].get(ORIGINAL))
+        seconds[kind] = time.perf_counter() - start
+        args.json.write_text(json.dumps(record, indent=2))  # kept as each shift is done
+    for name, rows in results.items():
+        console.print(table(name, rows, args))
+    if len(results) > 1:
+        console.print(comparison(results))
     plot = args.plot or args.json.with_suffix(".png")
     where = f"{args.data.parent.name}/{args.data.name}"
     plot_qwk(results, plot, f"{where} (n={len(samples)}, seed {args.seed})")

@@ -7,16 +7,18 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from kneegrade_api import audit, crud
 from kneegrade_api.audit import Caller
-from kneegrade_api.deps import CurrentUser, SessionDep, StateDep, credentials_error
+from kneegrade_api.deps import (
+    CurrentUser,
+    SessionDep,
+    StateDep,
+    client_address,
+    credentials_error,
+)
 from kneegrade_api.errors import UNAUTHORIZED, error_responses
 from kneegrade_api.schemas import Token, UserCreate, UserOut
 from kneegrade_api.security import create_access_token
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 @router.post(
@@ -43,7 +45,7 @@ def register(
             status.HTTP_403_FORBIDDEN,
             detail="self-registration is closed here; ask an administrator for an account",
         )
-    state.throttle.count("register", _client(request))
+    state.throttle.count("register", client_address(request))
     try:
         user = crud.create_user(session, data)
     except crud.UsernameTaken as err:
@@ -74,14 +76,15 @@ def login(
     state: StateDep,
     request: Request,
 ) -> Token:
-    state.throttle.count("login", _client(request))
+    client = client_address(request)
+    state.throttle.count("login", client)
     state.throttle.check_unlocked(form.username)
     user = crud.authenticate(session, form.username, form.password)
     if user is None:
         state.throttle.failed(form.username)
-        audit.record_failed_login(session, form.username, _client(request))
+        audit.record_failed_login(session, form.username, client)
         raise credentials_error("incorrect username or password")
-    audit.record(session, Caller(user, None, _client(request)), "login")
+    audit.record(session, Caller(user, None, client), "login")
     minutes = state.settings.access_token_minutes
     return Token(
         access_token=create_access_token(user.id, state.secret_key, minutes),

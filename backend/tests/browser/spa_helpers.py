@@ -9,6 +9,22 @@ from pathlib import Path
 from playwright.sync_api import APIRequestContext, Page, expect
 
 TOKEN_KEY = "kneegrade.token"
+
+
+def policy_violations(page: Page) -> list[str]:
+    """A list that fills with the page's content-security-policy reports and script errors."""
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text
+            and violations.append(message.text)
+        ),
+    )
+    page.on("pageerror", lambda error: violations.append(str(error)))
+    return violations
+
+
 _names = itertools.count(1)
 
 

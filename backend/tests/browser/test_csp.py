@@ -5,21 +5,13 @@ from __future__ import annotations
 
 from conftest import LAPTOP
 from playwright.sync_api import Browser, expect
-from spa_helpers import new_user, samples, sign_in, upload
+from spa_helpers import new_user, policy_violations, samples, sign_in, upload
 
 
 def test_every_view_runs_without_a_policy_violation(browser: Browser, live_server, api):
     context = browser.new_context(base_url=live_server.url, viewport=LAPTOP)
     page = context.new_page()
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            "Content Security Policy" in message.text
-            and violations.append(message.text)
-        ),
-    )
-    page.on("pageerror", lambda error: violations.append(str(error)))
+    violations = policy_violations(page)
     user = new_user(api)
     upload(api, user, samples(live_server.samples)[3])
     sign_in(page, user, "upload")

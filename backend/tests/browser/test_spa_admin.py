@@ -12,7 +12,7 @@ import httpx2 as httpx
 import pytest
 from conftest import LAPTOP, LiveServer, serve
 from playwright.sync_api import APIRequestContext, Browser, Page, expect
-from spa_helpers import User, new_user, samples, sign_in, upload
+from spa_helpers import User, new_user, policy_violations, samples, sign_in, upload
 
 ADMIN = {"admin_username": "root", "admin_password": "root-Sup3r-secret!"}
 
@@ -212,15 +212,7 @@ def test_the_admin_view_runs_under_the_content_security_policy(
     admin = User(me["username"], ADMIN["admin_password"], me["name"], token)
     context = browser.new_context(base_url=live_server.url, viewport=LAPTOP)
     page = context.new_page()
-    violations: list[str] = []
-    page.on(
-        "console",
-        lambda message: (
-            "Content Security Policy" in message.text
-            and violations.append(message.text)
-        ),
-    )
-    page.on("pageerror", lambda error: violations.append(str(error)))
+    violations = policy_violations(page)
     sign_in(page, admin, "admin")
     expect(page.locator("#audit-table")).to_be_visible()
     page.get_by_role("link", name="API keys").click()

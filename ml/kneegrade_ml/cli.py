@@ -359,6 +359,18 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         help="fit a temperature on the held-out split",
     )
+    parser.add_argument(
+        "--teachers",
+        nargs="+",
+        metavar="MODEL_DIR",
+        help="trained models whose mean probabilities on each training image the model also"
+        " learns (knowledge distillation)",
+    )
+    parser.add_argument(
+        "--distill-weight",
+        type=float,
+        help="the teachers' share of the loss (default 0.5)",
+    )
 
 
 def _add_localiser_options(parser: argparse.ArgumentParser) -> None:

@@ -1,6 +1,8 @@
 """Training writes a self-describing, reproducible model directory."""
 
 import json
+from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,12 +11,14 @@ from PIL import Image
 from torch import nn
 
 from kneegrade_ml.bundle import load_bundle
+from kneegrade_ml.data.folders import scan_split
 from kneegrade_ml.data.source import dataset_record
 from kneegrade_ml.evaluation.evaluate import evaluate_model
 from kneegrade_ml.models import networks
 from kneegrade_ml.models.networks import PretrainedWeightsError
 from kneegrade_ml.models.registry import create_classifier
 from kneegrade_ml.predictor import Predictor
+from kneegrade_ml.training.distill import teacher_probabilities
 from kneegrade_ml.training.learners import learner_for
 from kneegrade_ml.training.loop import (
     TrainOptions,
@@ -334,3 +338,42 @@ def test_the_ordinal_head_trains_serves_and_reloads(
     with pytest.raises(ValueError, match="Random Forest"):
         rf = TrainOptions(head="corn")
         learner_for(build_classifier("rf", rf), rf)
+
+
+def test_a_module_distilled_without_labels_learns_the_teachers_probabilities():
+    torch.manual_seed(0)
+    inputs = torch.randn(200, 5)
+    teacher = torch.softmax(inputs @ torch.randn(5, 5) * 0.5, 1)
+    wrong_labels = torch.zeros(200, dtype=torch.int64)  # weight 1: never looked at
+    options = TrainOptions(epochs=60, batch_size=20, learning_rate=0.05)
+    module = nn.Linear(5, 5)
+    fit_module(
+        module, inputs, wrong_labels, replace(options, distill_weight=1.0),
+        lambda x: x, progress=False, teacher=teacher,
+    )  # fmt: skip
+    with torch.no_grad():
+        learned = torch.softmax(module(inputs), 1)
+    assert (learned - teacher).abs().max() < 0.05
+
+
+def test_a_distilled_model_learns_from_its_teachers_and_names_them(
+    trained_models, tiny_synthetic, tmp_path
+):
+    teachers = (str(trained_models["cnn"]), str(trained_models["mobilenetv2"]))
+    samples = scan_split(tiny_synthetic / "train")
+    expected = np.mean(
+        [Predictor(t).predict_proba([s.path for s in samples]) for t in teachers], 0
+    )
+    np.testing.assert_allclose(
+        teacher_probabilities(teachers, samples, progress=False), expected, atol=1e-4
+    )
+    options = TrainOptions(epochs=1, teachers=teachers, distill_weight=0.7)
+    card = train_model("cnn", tiny_synthetic, tmp_path / "m", options, progress=False)
+    named = card["training"]["teachers"]
+    assert [t["directory"] for t in named] == list(teachers)
+    for record, teacher in zip(named, teachers, strict=True):
+        teacher_card = json.loads((Path(teacher) / "model.json").read_text())
+        assert record["weights_sha256"] == teacher_card["files"]["model.pt"]["sha256"]
+    assert card["hyperparameters"]["distill_weight"] == 0.7
+    with pytest.raises(ValueError, match="distillation"):
+        learner_for(build_classifier("rf", options), options)

@@ -4,7 +4,11 @@ import pytest
 import torch
 from torch import nn
 
-from kneegrade_ml.training.losses import GradeDistanceLoss, grade_distance_matrix
+from kneegrade_ml.training.losses import (
+    DistillationLoss,
+    GradeDistanceLoss,
+    grade_distance_matrix,
+)
 
 
 def test_distance_matrix_is_squared_grade_difference():
@@ -44,3 +48,25 @@ def test_gradient_flows_to_logits():
     logits = torch.randn(4, 5, requires_grad=True)
     GradeDistanceLoss(0.5)(logits, torch.tensor([0, 1, 3, 4])).backward()
     assert logits.grad is not None and logits.grad.abs().sum() > 0
+
+
+def test_distillation_mixes_the_label_loss_and_the_teachers_divergence():
+    torch.manual_seed(0)
+    logits, target = torch.randn(16, 5), torch.randint(5, (16,))
+    teacher = torch.softmax(torch.randn(16, 5), 1)
+    hard = nn.CrossEntropyLoss()
+    divergence = nn.KLDivLoss(reduction="batchmean")(
+        torch.log_softmax(logits, 1), teacher
+    )
+    torch.testing.assert_close(
+        DistillationLoss(hard, 0.0)(logits, target, teacher), hard(logits, target)
+    )
+    torch.testing.assert_close(
+        DistillationLoss(hard, 1.0)(logits, target, teacher), divergence
+    )
+    torch.testing.assert_close(
+        DistillationLoss(hard, 0.25)(logits, target, teacher),
+        0.75 * hard(logits, target) + 0.25 * divergence,
+    )
+    own = torch.log_softmax(logits, 1).exp()
+    assert DistillationLoss(hard, 1.0)(logits, target, own) < 1e-6

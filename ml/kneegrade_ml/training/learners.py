@@ -30,7 +30,12 @@ class Learner(Protocol):
     def encode_views(self, pixels: torch.Tensor, progress: bool = False) -> Any: ...
 
     def fit(
-        self, X: Any, y: torch.Tensor, validation=None, progress: bool = True
+        self,
+        X: Any,
+        y: torch.Tensor,
+        validation=None,
+        progress: bool = True,
+        teacher: torch.Tensor | None = None,
     ) -> list[EpochLog]: ...
 
     def predict_proba(self, X: Any) -> np.ndarray: ...
@@ -107,7 +112,7 @@ class NetworkLearner:
         )
         return Views(torch.stack([encoded, *augmented]))
 
-    def fit(self, X, y, validation=None, progress=True) -> list[EpochLog]:
+    def fit(self, X, y, validation=None, progress=True, teacher=None) -> list[EpochLog]:
         augment = None
         if self.options.augment_online:
             generator = torch.Generator().manual_seed(self.options.seed)
@@ -125,6 +130,7 @@ class NetworkLearner:
             progress,
             augment,
             self.device,
+            teacher,
         )
 
     def predict_proba(self, X: torch.Tensor) -> np.ndarray:
@@ -147,10 +153,12 @@ class ForestLearner:
             or o.tta_flip
             or o.calibrate
             or o.head != "linear"
+            or o.teachers
         ):
             raise ValueError(
-                "augmented views, flip averaging, calibration and the ordinal head are for the"
-                " neural networks; the Random Forest trains on the images as they are"
+                "augmented views, flip averaging, calibration, the ordinal head and"
+                " distillation are for the neural networks; the Random Forest trains on the"
+                " images as they are"
             )
         self.classifier = classifier
         self.options = options
@@ -160,7 +168,7 @@ class ForestLearner:
 
     encode_views = encode
 
-    def fit(self, X, y, validation=None, progress=True) -> list[EpochLog]:
+    def fit(self, X, y, validation=None, progress=True, teacher=None) -> list[EpochLog]:
         self.classifier.model.set_params(
             n_estimators=self.options.n_estimators,
             criterion="gini",

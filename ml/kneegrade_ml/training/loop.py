@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from kneegrade_ml.grades import GRADES
 from kneegrade_ml.models.outputs import Prepare, module_logits
-from kneegrade_ml.training.losses import GradeDistanceLoss
+from kneegrade_ml.training.losses import DistillationLoss, GradeDistanceLoss
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,8 @@ class TrainOptions:
     head: str = "linear"  # or "corn": ordered grades (models.config.HEADS)
     calibrate: bool = False  # fit a temperature on the held-out split (see calibration)
     input_size: int | None = None  # MobileNetV2 input side in pixels; None: 224
+    teachers: tuple[str, ...] = ()  # model directories to distil (see distill)
+    distill_weight: float = 0.5  # the teachers' share of the loss when there are some
 
 
 SPEC_OPTIONS = TrainOptions()
@@ -143,11 +145,13 @@ def fit_module(
     progress: bool = True,
     augment: Prepare | None = None,
     device: torch.device | str = "cpu",
+    teacher: torch.Tensor | None = None,
 ) -> list[EpochLog]:
     """Train the module's trainable parameters in place on ``device``; return the per-epoch
     figures (the module is left on ``device``).
 
-    ``augment``, when given, redraws each training batch (raw pixels) before ``prepare``.
+    ``augment``, when given, redraws each training batch (raw pixels) before ``prepare``;
+    ``teacher``, when given, holds probabilities (N, 5) to distil besides the labels.
     Every draw comes from ``options.seed``: dropout from a forked global generator (so the
     caller's random state is left as it was), order and views from their own generators.
     """
@@ -155,7 +159,7 @@ def fit_module(
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(options.seed)
         return _fit(module.to(device), inputs, labels, options, prepare, validation,
-                    desc, progress, augment, device)  # fmt: skip
+                    desc, progress, augment, device, teacher)  # fmt: skip
 
 
 def _fit(
@@ -169,6 +173,7 @@ def _fit(
     progress: bool,
     augment: Prepare | None,
     device: torch.device | str,
+    teacher: torch.Tensor | None,
 ) -> list[EpochLog]:
     order_rng = torch.Generator().manual_seed(options.seed)
     view_rng = torch.Generator().manual_seed(options.seed + 1)
@@ -178,7 +183,10 @@ def _fit(
     optimizer, scheduler = build_optimizer(
         trainable, options, options.epochs * steps_per_epoch
     )
-    loss_fn = build_loss(options, labels).to(device)
+    loss_fn = build_loss(options, labels)
+    if teacher is not None:
+        loss_fn = DistillationLoss(loss_fn, options.distill_weight)
+    loss_fn = loss_fn.to(device)
     logs = []
     for epoch in range(1, options.epochs + 1):
         start = time.perf_counter()
@@ -199,7 +207,10 @@ def _fit(
                 inputs_batch = augment(inputs_batch)
             logits = module(prepare(inputs_batch.to(device)))
             batch_labels = labels[batch].to(device)
-            loss = loss_fn(logits, batch_labels)
+            targets = [batch_labels]
+            if teacher is not None:
+                targets.append(teacher[batch].to(device))
+            loss = loss_fn(logits, *targets)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

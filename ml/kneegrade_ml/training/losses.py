@@ -43,3 +43,22 @@ class GradeDistanceLoss(nn.Module):
         distance = (log_p.exp() * self.cost[target]).sum(1)
         per_sample = cross_entropy + self.distance_weight * distance
         return (sample_weight * per_sample).sum() / sample_weight.sum()
+
+
+class DistillationLoss(nn.Module):
+    """(1 - ``weight``) x the ``hard`` loss on the grades + ``weight`` x KL(teacher || model).
+
+    The teacher's probabilities (an ensemble's mean) say how far each image leans towards its
+    neighbouring grades, which a single grade label cannot: the model learns that spread.
+    """
+
+    def __init__(self, hard: nn.Module, weight: float):
+        super().__init__()
+        self.hard = hard
+        self.weight = weight
+
+    def forward(
+        self, logits: torch.Tensor, target: torch.Tensor, teacher: torch.Tensor
+    ) -> torch.Tensor:
+        soft = F.kl_div(F.log_softmax(logits, dim=1), teacher, reduction="batchmean")
+        return (1 - self.weight) * self.hard(logits, target) + self.weight * soft

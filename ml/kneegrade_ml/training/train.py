@@ -22,6 +22,7 @@ from kneegrade_ml.models.registry import create_classifier, model_kind
 from kneegrade_ml.provenance import source_revision
 from kneegrade_ml.runtime import configure_cpu
 from kneegrade_ml.training.calibration import calibrate
+from kneegrade_ml.training.distill import teacher_probabilities, teacher_records
 from kneegrade_ml.training.learners import learner_for
 from kneegrade_ml.training.loop import SPEC_OPTIONS, TrainOptions
 
@@ -85,6 +86,7 @@ def hyperparameters(classifier: KLClassifier, options: TrainOptions) -> dict:
         "augment": o.augment,
         "tta_flip": o.tta_flip,
         "head": o.head,
+        **({"distill_weight": o.distill_weight} if o.teachers else {}),
         "seed": o.seed,
         **(
             {"trainable_from_block": classifier.config.trainable_from}
@@ -156,7 +158,12 @@ def train_model(
             splits[held_out], classifier.spec, progress=progress
         )
         validation = (learner.encode(val_pixels, progress=progress), val_grades)
-    history = learner.fit(X, grades, validation, progress=progress)
+    teacher = (
+        teacher_probabilities(options.teachers, splits["train"], progress)
+        if options.teachers
+        else None
+    )
+    history = learner.fit(X, grades, validation, progress=progress, teacher=teacher)
     if isinstance(classifier, TorchClassifier):
         classifier.network.cpu()  # scored and saved as it will be served
     metrics = calibration = None
@@ -185,6 +192,11 @@ def train_model(
             "counts": {name: count_by_grade(s) for name, s in used.items()},
             "file_list_sha256": {name: file_list_sha256(s) for name, s in used.items()},
             "pretrained": _pretrained_record(kind, pretrained),
+            **(
+                {"teachers": teacher_records(options.teachers)}
+                if options.teachers
+                else {}
+            ),
             "seconds": round(seconds, 1),
             "history": [log.to_dict() for log in history],
         },

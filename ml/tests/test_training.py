@@ -18,7 +18,7 @@ from kneegrade_ml.models import networks
 from kneegrade_ml.models.networks import PretrainedWeightsError
 from kneegrade_ml.models.registry import create_classifier
 from kneegrade_ml.predictor import Predictor
-from kneegrade_ml.training.distill import teacher_probabilities
+from kneegrade_ml.training.distill import teach
 from kneegrade_ml.training.learners import learner_for
 from kneegrade_ml.training.loop import (
     TrainOptions,
@@ -365,7 +365,7 @@ def test_a_distilled_model_learns_from_its_teachers_and_names_them(
         [Predictor(t).predict_proba([s.path for s in samples]) for t in teachers], 0
     )
     np.testing.assert_allclose(
-        teacher_probabilities(teachers, samples, progress=False), expected, atol=1e-4
+        teach(teachers, samples, progress=False).probabilities, expected, atol=1e-4
     )
     options = TrainOptions(epochs=1, teachers=teachers, distill_weight=0.7)
     card = train_model("cnn", tiny_synthetic, tmp_path / "m", options, progress=False)

@@ -2,13 +2,13 @@
 for one model, as fast as any other, to learn from (``TrainOptions.teachers``)."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from kneegrade_ml.bundle import read_card
 from kneegrade_ml.data.folders import Sample
 from kneegrade_ml.modelcard import ModelInfo
 from kneegrade_ml.predictor import Predictor
@@ -17,15 +17,27 @@ CHUNK = 64
 """Images per teacher call: enough to keep every core busy, little memory."""
 
 
-def teacher_probabilities(
+@dataclass(frozen=True)
+class Teaching:
+    """The teachers' mean probabilities (N, 5) on the training images, and who they are."""
+
+    probabilities: torch.Tensor
+    teachers: list[dict]
+
+
+def teach(
     teachers: Sequence[str | Path], samples: Sequence[Sample], progress: bool = True
-) -> torch.Tensor:
-    """The teachers' mean probabilities (N, 5) on ``samples``, each teacher as it serves:
-    its own input, flip averaging and calibration, on ONNX Runtime."""
+) -> Teaching:
+    """Each teacher grades ``samples`` as it serves (its own input, flip averaging and
+    calibration, on ONNX Runtime); the probabilities are averaged. Each teacher is recorded
+    from the card of the weights it loaded, so a model released over it later cannot be
+    mistaken for it."""
     paths = [sample.path for sample in samples]
     total = np.zeros((len(paths), 5))
+    records = []
     for directory in teachers:
         predictor = Predictor(directory, engine="onnx")
+        records.append(_record(directory, predictor.card))
         for start in tqdm(
             range(0, len(paths), CHUNK),
             desc=f"teacher {Path(directory).name}",
@@ -34,24 +46,17 @@ def teacher_probabilities(
         ):
             chunk = paths[start : start + CHUNK]
             total[start : start + len(chunk)] += predictor.predict_proba(chunk)
-    return torch.from_numpy(total / len(teachers)).float()
+    return Teaching(torch.from_numpy(total / len(teachers)).float(), records)
 
 
-def teacher_records(teachers: Sequence[str | Path]) -> list[dict]:
-    """Which models taught, for the model card: directory, name, version, kind and the
-    weights' sha256, so the teachers can be told apart from any retrained copy."""
-    records = []
-    for directory in teachers:
-        card = read_card(Path(directory))
-        info = ModelInfo.from_card(card)
-        weights = (card.get("files") or {}).get(card.get("weights"), {})
-        records.append(
-            {
-                "directory": str(directory),
-                "name": info.name,
-                "version": info.version,
-                "kind": card["kind"],
-                "weights_sha256": weights.get("sha256"),
-            }
-        )
-    return records
+def _record(directory: str | Path, card: dict) -> dict:
+    """Directory, name, version, kind and the weights' sha256, for the model card."""
+    info = ModelInfo.from_card(card)
+    weights = (card.get("files") or {}).get(card.get("weights"), {})
+    return {
+        "directory": str(directory),
+        "name": info.name,
+        "version": info.version,
+        "kind": card["kind"],
+        "weights_sha256": weights.get("sha256"),
+    }

@@ -22,7 +22,7 @@ from kneegrade_ml.models.registry import create_classifier, model_kind
 from kneegrade_ml.provenance import source_revision
 from kneegrade_ml.runtime import configure_cpu
 from kneegrade_ml.training.calibration import calibrate
-from kneegrade_ml.training.distill import teacher_probabilities, teacher_records
+from kneegrade_ml.training.distill import teach
 from kneegrade_ml.training.learners import learner_for
 from kneegrade_ml.training.loop import SPEC_OPTIONS, TrainOptions
 
@@ -158,12 +158,16 @@ def train_model(
             splits[held_out], classifier.spec, progress=progress
         )
         validation = (learner.encode(val_pixels, progress=progress), val_grades)
-    teacher = (
-        teacher_probabilities(options.teachers, splits["train"], progress)
-        if options.teachers
-        else None
+    teaching = (
+        teach(options.teachers, splits["train"], progress) if options.teachers else None
     )
-    history = learner.fit(X, grades, validation, progress=progress, teacher=teacher)
+    history = learner.fit(
+        X,
+        grades,
+        validation,
+        progress=progress,
+        teacher=None if teaching is None else teaching.probabilities,
+    )
     if isinstance(classifier, TorchClassifier):
         classifier.network.cpu()  # scored and saved as it will be served
     metrics = calibration = None
@@ -192,11 +196,7 @@ def train_model(
             "counts": {name: count_by_grade(s) for name, s in used.items()},
             "file_list_sha256": {name: file_list_sha256(s) for name, s in used.items()},
             "pretrained": _pretrained_record(kind, pretrained),
-            **(
-                {"teachers": teacher_records(options.teachers)}
-                if options.teachers
-                else {}
-            ),
+            **({"teachers": teaching.teachers} if teaching else {}),
             "seconds": round(seconds, 1),
             "history": [log.to_dict() for log in history],
         },

@@ -7,6 +7,7 @@ demos ``mobilenetv2``, ``cnn`` and ``rf`` when both folders are served.
 import logging
 import threading
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +23,6 @@ from kneegrade_ml.serving import (
     Joint,
     Localiser,
     ModelInfo,
-    Prediction,
     Predictor,
     explain_knee,
     grade_knees,
@@ -35,7 +35,10 @@ LOADED, MISSING = "loaded", "missing"
 
 @dataclass
 class ServedModel:
-    """A loaded model; the lock keeps calls serial, as torch already uses every core per call."""
+    """A loaded model. Grades on ONNX Runtime run side by side (its sessions are thread-safe,
+    and concurrent uploads keep both cores busy); the lock keeps torch's calls serial, as
+    torch already uses every core per call and Grad-CAM hooks into the network while it
+    explains."""
 
     id: str
     predictor: Predictor
@@ -62,10 +65,6 @@ class ServedModel:
     def version(self) -> str:
         return self.info.version
 
-    def predict(self, image: Image.Image) -> Prediction:
-        with self.lock:
-            return self.predictor.predict(image)
-
     def grade(
         self,
         image: Image.Image,
@@ -74,7 +73,7 @@ class ServedModel:
     ) -> list[GradedKnee]:
         """Every knee the localiser finds (the whole image without one), graded;
         ``NoKneeFound`` when there is none."""
-        with self.lock:
+        with nullcontext() if self.predictor.engine == "onnx" else self.lock:
             return grade_knees(self.predictor, localiser, image, hints, explain=False)
 
     def explain(self, image: Image.Image, joint: Joint, grade: int) -> np.ndarray:

@@ -4,14 +4,22 @@ This is what the API and ``kneegrade evaluate`` call. Without a localiser the wh
 knee, as before localisation existed.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
 from kneegrade_ml.localise.joints import Joint, crop_joint, is_whole_image, whole_image
-from kneegrade_ml.localise.localiser import ImageHints, Localiser
+from kneegrade_ml.localise.localiser import ImageHints, Localiser, is_roughly_square
 from kneegrade_ml.predictor import Prediction, Predictor
+
+AHEAD_MAX_SIDE = 1024
+"""A roughly square image up to this side is graded whole while the localiser looks (most are
+crops already: the training crops are 224 px); a larger one rarely is, and grading it for
+nothing would cost more than waiting."""
+
+_LOCALISING = ThreadPoolExecutor(thread_name_prefix="localise")
 
 
 class NoKneeFound(ValueError):
@@ -51,8 +59,7 @@ def grade_knees(
     explain: bool = True,
 ) -> list[GradedKnee]:
     """Every knee of ``image`` graded (left to right on the image), with heatmaps if asked."""
-    crops = knee_crops(image, localiser, hints)
-    predictions = predictor.predict_batch([crop for _, crop in crops])
+    crops, predictions = _localise_and_grade(predictor, localiser, image, hints)
     return [
         GradedKnee(
             joint,
@@ -63,6 +70,30 @@ def grade_knees(
         )
         for (joint, _), prediction in zip(crops, predictions, strict=True)
     ]
+
+
+def _localise_and_grade(
+    predictor: Predictor,
+    localiser: Localiser | None,
+    image: Image.Image,
+    hints: ImageHints | None,
+) -> tuple[list[tuple[Joint, Image.Image]], list[Prediction]]:
+    """Each knee's frame and crop, and its grade. An image that may be a crop already is graded
+    whole while the localiser runs beside it; that grade is kept when the localiser agrees, so
+    the answer is the same either way, only sooner."""
+    if localiser is None or not _may_be_crop(image):
+        crops = knee_crops(image, localiser, hints)
+        return crops, predictor.predict_batch([crop for _, crop in crops])
+    finding = _LOCALISING.submit(knee_crops, image, localiser, hints)
+    whole = predictor.predict_batch([image])
+    crops = finding.result()
+    if len(crops) == 1 and crops[0][1] is image:
+        return crops, whole
+    return crops, predictor.predict_batch([crop for _, crop in crops])
+
+
+def _may_be_crop(image: Image.Image) -> bool:
+    return is_roughly_square(image) and max(image.size) <= AHEAD_MAX_SIDE
 
 
 def knee_crop(image: Image.Image, joint: Joint) -> Image.Image:

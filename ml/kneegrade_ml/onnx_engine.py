@@ -55,9 +55,9 @@ class OnnxForward:
 def cpu_session(model: bytes) -> ort.InferenceSession:
     """An ONNX Runtime session on every core this process may use, one operator at a time.
 
-    Its threads sleep when idle rather than spin: the localiser's and the grader's sessions run
-    one after the other, and a spinning pool steals the cores from the next (a localised grade
-    took 29.6 ms with spinning, 15.8 ms without).
+    Its threads sleep when idle rather than spin: the localiser's and the grader's sessions
+    share the cores, and a spinning pool steals them from the other (a localised grade took
+    29.6 ms with spinning, 15.8 ms without).
     """
     options = ort.SessionOptions()
     options.intra_op_num_threads = usable_cores()

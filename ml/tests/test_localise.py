@@ -11,7 +11,7 @@ from PIL import Image
 from test_data_dicom import dataset, encode
 
 from kneegrade_ml.bundle import ModelLoadError
-from kneegrade_ml.knees import NoKneeFound, grade_knees, place_heatmap
+from kneegrade_ml.knees import NoKneeFound, knee_crops, place_heatmap
 from kneegrade_ml.localise.align import align_dataset
 from kneegrade_ml.localise.hints import knee_hints
 from kneegrade_ml.localise.joints import Joint, crop_joint
@@ -118,7 +118,7 @@ def test_a_centred_crop_passes_through_unchanged(localiser, knees):
 def test_an_image_without_a_knee_has_no_joint(localiser, picture):
     assert _found(localiser, picture) == []
     with pytest.raises(NoKneeFound, match="no knee joint"):
-        grade_knees(None, localiser, Image.fromarray(picture))
+        knee_crops(Image.fromarray(picture), localiser)
 
 
 def test_crops_are_square_and_repeat_the_edge_past_the_border():

@@ -206,15 +206,21 @@ def _clip_to_image(joint: Joint, image: Image.Image) -> Joint:
     return replace(joint, size=min(joint.size, float(max(image.size))))
 
 
+def is_roughly_square(image: Image.Image) -> bool:
+    """The shape a centred crop has (``is_centred_crop``), which the image alone tells."""
+    width, height = image.size
+    low, high = CENTRED_ASPECT
+    return low <= width / height <= high
+
+
 def is_centred_crop(image: Image.Image, joints: list[Joint]) -> bool:
     """One joint, filling a roughly square image and centred in it: a crop already."""
     if len(joints) != 1:
         return False
     width, height = image.size
     joint = joints[0]
-    low, high = CENTRED_ASPECT
     return (
-        low <= width / height <= high
+        is_roughly_square(image)
         and joint.size >= CENTRED_MIN_SIZE * min(width, height)
         and abs(joint.cx - width / 2) <= CENTRED_MAX_OFFSET * width
         and abs(joint.cy - height / 2) <= CENTRED_MAX_OFFSET * height

@@ -92,8 +92,12 @@ class TorchClassifier(KLClassifier):
             forward = partial(
                 module_logits, self.network, prepare=self.network_input, device=device
             )
-        views = [pixels, pixels.flip(-1)] if self.config.tta_flip else [pixels]
-        return torch.stack([forward(v) for v in views]).mean(0)
+        if not self.config.tta_flip:
+            return forward(pixels)
+        logits = forward(
+            torch.cat([pixels, pixels.flip(-1)])
+        )  # one call: run side by side
+        return torch.stack(logits.split(len(pixels))).mean(0)
 
     def predict_pixels(
         self, pixels: torch.Tensor, forward: Forward | None = None

@@ -17,7 +17,7 @@ KNEEGRADE_REAL_DATA ?= $(wildcard ../shared/data/knee-kl-chen2018)
 DATA ?= $(KNEEGRADE_REAL_DATA)
 # The released real-radiograph model, committed in models/ and served by default.
 RELEASED := models/mobilenetv2-chen2018
-RELEASE_VERSION := 1.0.0
+RELEASE_VERSION := 1.1.0
 TRAINED ?= $(ARTIFACTS)/trained/mobilenetv2-real
 REAL_MODELS ?= $(ARTIFACTS)/models-real
 # The model folders `make run` serves, comma-separated: the released model by default;
@@ -58,11 +58,11 @@ pipeline: setup
 	$(BIN)/kneegrade pipeline --root $(ARTIFACTS) --seed $(SEED)
 
 # Rebuild the released model from the public data set: MobileNetV2 with the real-radiograph
-# recipe, then its release card (version $(RELEASE_VERSION)+rebuild) in $(REAL_MODELS); serve it
+# recipe and the scanner augmentation, then its release card (version $(RELEASE_VERSION)+rebuild) in $(REAL_MODELS); serve it
 # with `make run MODELS=$(REAL_MODELS)`.
 train-real: setup
 	@test -n "$(DATA)" || { echo "set DATA=<folder with train/ and val/> (or KNEEGRADE_REAL_DATA); kneegrade fetch-data chen2018 --out DIR gets one"; exit 2; }
-	$(BIN)/kneegrade train --model mobilenetv2 --recipe real --data "$(DATA)" --out $(TRAINED)
+	$(BIN)/kneegrade train --model mobilenetv2 --recipe real --augment scanner --data "$(DATA)" --out $(TRAINED)
 	$(BIN)/kneegrade release --model $(TRAINED) --data "$(DATA)" \
 	    --out $(REAL_MODELS)/mobilenetv2-chen2018 --version $(RELEASE_VERSION)+rebuild \
 	    --notes "Local rebuild of $(RELEASE_VERSION) with make train-real."

@@ -45,6 +45,10 @@ class TrainOptions:
     teachers: tuple[str, ...] = ()  # model directories to distil (see distill)
     distill_weight: float = 0.5  # the teachers' share of the loss when there are some
 
+    def __post_init__(self) -> None:
+        """A card's JSON and the command line give lists: options compare equal either way."""
+        object.__setattr__(self, "teachers", tuple(str(t) for t in self.teachers))
+
 
 SPEC_OPTIONS = TrainOptions()
 

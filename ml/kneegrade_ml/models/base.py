@@ -94,9 +94,7 @@ class TorchClassifier(KLClassifier):
             )
         if not self.config.tta_flip:
             return forward(pixels)
-        logits = forward(
-            torch.cat([pixels, pixels.flip(-1)])
-        )  # one call: run side by side
+        logits = forward(torch.cat([pixels, pixels.flip(-1)]))  # one batch, one call
         return torch.stack(logits.split(len(pixels))).mean(0)
 
     def predict_pixels(

@@ -10,6 +10,7 @@ import torch
 from tqdm import tqdm
 
 from kneegrade_ml.data.folders import Sample
+from kneegrade_ml.data.images import read_image
 from kneegrade_ml.modelcard import ModelInfo
 from kneegrade_ml.predictor import Predictor
 
@@ -29,23 +30,19 @@ def teach(
     teachers: Sequence[str | Path], samples: Sequence[Sample], progress: bool = True
 ) -> Teaching:
     """Each teacher grades ``samples`` as it serves (its own input, flip averaging and
-    calibration, on ONNX Runtime); the probabilities are averaged. Each teacher is recorded
-    from the card of the weights it loaded, so a model released over it later cannot be
-    mistaken for it."""
+    calibration, on ONNX Runtime); the probabilities are averaged. Each image is read once
+    for all teachers. Each teacher is recorded from the card of the weights it loaded, so a
+    model released over it later cannot be mistaken for it."""
+    predictors = [Predictor(directory, engine="onnx") for directory in teachers]
     paths = [sample.path for sample in samples]
     total = np.zeros((len(paths), 5))
-    records = []
-    for directory in teachers:
-        predictor = Predictor(directory, engine="onnx")
-        records.append(_record(directory, predictor.card))
-        for start in tqdm(
-            range(0, len(paths), CHUNK),
-            desc=f"teacher {Path(directory).name}",
-            leave=False,
-            disable=not progress,
-        ):
-            chunk = paths[start : start + CHUNK]
-            total[start : start + len(chunk)] += predictor.predict_proba(chunk)
+    for start in tqdm(
+        range(0, len(paths), CHUNK), desc="teachers", leave=False, disable=not progress
+    ):
+        images = [read_image(path) for path in paths[start : start + CHUNK]]
+        for predictor in predictors:
+            total[start : start + len(images)] += predictor.predict_proba(images)
+    records = [_record(d, p.card) for d, p in zip(teachers, predictors, strict=True)]
     return Teaching(torch.from_numpy(total / len(teachers)).float(), records)
 
 

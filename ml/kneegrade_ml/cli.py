@@ -17,6 +17,14 @@ from kneegrade_ml.data.errors import DatasetError
 from kneegrade_ml.data.fetch import DATASETS, fetch_dataset
 from kneegrade_ml.data.images import read_image
 from kneegrade_ml.data.summary import describe_dataset
+from kneegrade_ml.evaluation.compare import (
+    COLUMNS,
+    DESCRIPTION,
+    Result,
+    markdown_table,
+    scored_on,
+    table_rows,
+)
 from kneegrade_ml.evaluation.display import (
     confusion_table,
     metrics_table,
@@ -145,6 +153,36 @@ def _evaluate(args: argparse.Namespace) -> None:
         plot_confusion_matrix(metrics, plot, title)
     for path in filter(None, (args.json, plot)):
         console.print(f"Wrote {path}")
+
+
+def _compare(args: argparse.Namespace) -> None:
+    results = [_result(spec) for spec in args.models]
+    rows = table_rows(results)
+    described = len(DESCRIPTION)
+    for title, columns in (
+        ("The models", slice(1, described)),
+        (f"Their scores on {scored_on(results)}", slice(described, None)),
+    ):
+        table = Table(title=title)
+        table.add_column(COLUMNS[0])
+        for column in COLUMNS[columns]:
+            table.add_column(column, justify="right")
+        for row in rows:
+            table.add_row(row[0], *row[columns])
+        console.print(table)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(markdown_table(results))
+        console.print(f"Wrote {args.markdown}")
+
+
+def _result(spec: str) -> Result:
+    """A ``[LABEL=]MODEL_DIR`` argument's row."""
+    label, _, path = spec.rpartition("=")
+    try:
+        return Result.from_directory(Path(path), label or None)
+    except ValueError as err:
+        raise DatasetError(str(err)) from err
 
 
 def _release(args: argparse.Namespace) -> None:
@@ -477,6 +515,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="confusion matrix PNG (default: beside --json)",
     )
     evaluate.set_defaults(run=_evaluate)
+
+    compare = commands.add_parser(
+        "compare",
+        help="a results table of trained models from their cards, seeds summarised",
+    )
+    compare.add_argument(
+        "models",
+        nargs="+",
+        metavar="[LABEL=]MODEL_DIR",
+        help="model directories; runs of one recipe that differ only in --seed are"
+        " also shown as a mean and standard deviation",
+    )
+    compare.add_argument(
+        "--markdown", type=Path, default=None, help="also write the table here"
+    )
+    compare.set_defaults(run=_compare)
 
     cv = commands.add_parser("cv", help="stratified k-fold cross-validation")
     cv.add_argument("--model", choices=kinds, required=True)

@@ -1,7 +1,13 @@
-"""Where a model came from: the source revision and the command that trained it, for its card."""
+"""Where a model came from: the source revision, the command and the hardware that trained it,
+for its card."""
 
+import platform
 import subprocess
 from pathlib import Path
+
+import torch
+
+from kneegrade_ml.runtime import usable_cores
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -25,3 +31,22 @@ def source_revision() -> dict | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return {"commit": commit, "dirty": dirty}
+
+
+def hardware(device: torch.device | str) -> str:
+    """What trained the weights, for a results table's time column: the GPU's name, or the CPU's
+    model and the cores this process could use."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{cpu_model()}, {usable_cores()} cores"
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name (Linux's /proc/cpuinfo), else what the platform reports."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine() or "CPU"

@@ -19,7 +19,7 @@ from kneegrade_ml.models.base import KLClassifier, TorchClassifier
 from kneegrade_ml.models.config import ModelConfig
 from kneegrade_ml.models.outputs import softmax_with_temperature
 from kneegrade_ml.models.registry import create_classifier, model_kind
-from kneegrade_ml.provenance import source_revision
+from kneegrade_ml.provenance import hardware, source_revision
 from kneegrade_ml.runtime import configure_cpu
 from kneegrade_ml.training.calibration import calibrate
 from kneegrade_ml.training.distill import teach
@@ -198,6 +198,7 @@ def train_model(
             "pretrained": _pretrained_record(kind, pretrained),
             **({"teachers": teaching.teachers} if teaching else {}),
             "seconds": round(seconds, 1),
+            "hardware": hardware(device),
             "history": [log.to_dict() for log in history],
         },
         "hyperparameters": hyperparameters(classifier, options),

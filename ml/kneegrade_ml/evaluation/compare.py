@@ -1,0 +1,160 @@
+"""A results table of trained models, read from their cards: what each one is, what trained it,
+how long it took, and how it scored on its held-out split, with the command that reproduces it.
+
+Runs of one recipe (the same kind and training options) that differ only in their seed are summarised as a mean and a
+standard deviation, so a recipe's figure comes with its seed-to-seed spread.
+"""
+
+import json
+import statistics
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from kneegrade_ml.bundle import read_card
+from kneegrade_ml.training.loop import TrainOptions
+
+METRICS = ("accuracy", "f1_macro", "qwk", "mae", "kl1_recall", "ece")
+HEADERS = ("accuracy %", "macro F1 %", "QWK", "MAE", "KL 1 recall %", "ECE")
+PERCENT = {"accuracy", "f1_macro", "kl1_recall"}
+DEFAULTS = asdict(TrainOptions())
+"""What an option a card leaves out (or null) was: older cards predate some options."""
+
+
+@dataclass(frozen=True)
+class Result:
+    """One trained model's row."""
+
+    name: str
+    backbone: str
+    head: str
+    input_size: int
+    epochs: int | None
+    hardware: str
+    minutes: float | None
+    seed: int | None
+    split: str
+    n: int
+    scores: dict[str, float]
+    command: str
+    recipe: str
+    """The kind and every training option but the seed: what runs of one recipe share."""
+
+    @classmethod
+    def from_directory(cls, directory: Path, name: str | None = None) -> "Result":
+        """The row of the model in ``directory``, called ``name`` (default: the path)."""
+        card = read_card(directory)
+        metrics = card.get("metrics")
+        if not metrics:
+            raise ValueError(f"{directory} has no held-out metrics in its card")
+        training = card.get("training", {})
+        given = {k: v for k, v in card.get("options", {}).items() if v is not None}
+        options = {**DEFAULTS, **given}
+        seconds = training.get("seconds")
+        return cls(
+            name=name or str(directory),
+            backbone=card["kind"],
+            head=options["head"],
+            input_size=card["input"]["size"],
+            epochs=options["epochs"],
+            hardware=training.get("hardware", "not recorded"),
+            minutes=None if seconds is None else seconds / 60,
+            seed=options["seed"],
+            split=metrics["split"],
+            n=metrics["n"],
+            scores={
+                **{m: metrics[m] for m in METRICS if m != "kl1_recall"},
+                "kl1_recall": metrics["per_class"]["1"]["recall"],
+            },
+            command=training.get("command", ""),
+            recipe=json.dumps(
+                [card["kind"], {k: v for k, v in options.items() if k != "seed"}],
+                default=list,
+                sort_keys=True,
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class SeedSummary:
+    """A recipe trained with several seeds: the mean and standard deviation of each score."""
+
+    runs: tuple[Result, ...]
+
+    @property
+    def mean(self) -> dict[str, float]:
+        return {m: statistics.mean(r.scores[m] for r in self.runs) for m in METRICS}
+
+    @property
+    def sd(self) -> dict[str, float]:
+        return {m: statistics.stdev(r.scores[m] for r in self.runs) for m in METRICS}
+
+
+def seed_summaries(results: Sequence[Result]) -> list[SeedSummary]:
+    """Every recipe run with more than one seed among ``results``, in order of first
+    appearance; a seed listed twice (a trained model and its release) counts once."""
+    groups: dict[str, dict[int | None, Result]] = {}
+    for result in results:
+        groups.setdefault(result.recipe, {}).setdefault(result.seed, result)
+    return [
+        SeedSummary(tuple(runs.values())) for runs in groups.values() if len(runs) > 1
+    ]
+
+
+def format_score(metric: str, value: float) -> str:
+    return f"{100 * value:.1f}" if metric in PERCENT else f"{value:.3f}"
+
+
+def format_spread(metric: str, mean: float, sd: float) -> str:
+    scale = 100 if metric in PERCENT else 1
+    digits = 1 if metric in PERCENT else 3
+    return f"{scale * mean:.{digits}f} ± {scale * sd:.{digits}f}"
+
+
+DESCRIPTION = ("model", "backbone", "head", "px", "epochs", "hardware", "minutes")
+COLUMNS = (*DESCRIPTION, *HEADERS)
+
+
+def table_rows(results: Sequence[Result]) -> list[list[str]]:
+    """A row of ``COLUMNS`` per model, then one per recipe trained with several seeds."""
+    return [_row(r) for r in results] + [
+        _summary_row(summary) for summary in seed_summaries(results)
+    ]
+
+
+def _row(r: Result) -> list[str]:
+    minutes = "" if r.minutes is None else f"{r.minutes:.1f}"
+    described = [r.name, r.backbone, r.head, str(r.input_size), str(r.epochs or "")]
+    return [
+        *described,
+        r.hardware,
+        minutes,
+        *(format_score(m, r.scores[m]) for m in METRICS),
+    ]
+
+
+def _summary_row(summary: SeedSummary) -> list[str]:
+    first, mean, sd = summary.runs[0], summary.mean, summary.sd
+    seeds = ", ".join(str(run.seed) for run in summary.runs)
+    name = f"mean ± sd over seeds {seeds} of {first.name}'s recipe"
+    described = [
+        name,
+        first.backbone,
+        first.head,
+        str(first.input_size),
+        str(first.epochs or ""),
+    ]
+    return [*described, "", "", *(format_spread(m, mean[m], sd[m]) for m in METRICS)]
+
+
+def scored_on(results: Sequence[Result]) -> str:
+    return ", ".join(sorted({f"{r.split} ({r.n} images)" for r in results}))
+
+
+def markdown_table(results: Sequence[Result]) -> str:
+    """The table as Markdown, for a README, with each model's command under it."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(row) + " |" for row in table_rows(results)]
+    lines += ["", f"Scored on {scored_on(results)}. Commands:", ""]
+    lines += [f"- {r.name}: `{r.command}`" for r in results]
+    return "\n".join(lines) + "\n"

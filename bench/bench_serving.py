@@ -5,7 +5,8 @@ KneeGrade (uvicorn, the models `make run` serves, the localiser, a scratch data 
 `POST /api/predictions` with a bearer token; the baseline (`bench/flask_baseline.py`) takes
 `POST /predict`. Both get the same 224x224 PNG (a real val crop when ../shared has one, else a
 rendered synthetic knee). Per round and server: N sequential requests from one client (p50/p95),
-then throughput with 1, 8 and 32 concurrent clients; errors are counted, never retried. Then
+then throughput with 1, 8 and 32 concurrent clients, and the server's CPU time per request at 8
+clients (on 2 cores, what bounds throughput); errors are counted, never retried. Then
 KneeGrade's heatmap (`GET .../heatmap` for a new upload) and both servers' memory (peak RSS, all
 processes). Prints a table with the ratios and saves artifacts/bench/serving.json.
 
@@ -84,15 +85,27 @@ class Server:
         files = {"file": (name, image, "image/png")}
         return http.post(self.path, files=files, data=self.form)
 
+    def pids(self) -> list[int]:
+        """The server and its children (uvicorn workers)."""
+        return [self.process.pid, *_children(self.process.pid)]
+
     def peak_rss_mib(self) -> float:
-        """Peak resident memory of the server and its children (uvicorn workers), MiB."""
-        pids = [self.process.pid, *_children(self.process.pid)]
-        return sum(_status_kib(pid, "VmHWM") for pid in pids) / 1024
+        """Peak resident memory of the server and its children, MiB."""
+        return sum(_status_kib(pid, "VmHWM") for pid in self.pids()) / 1024
+
+    def cpu_seconds(self) -> float:
+        """CPU time the server and its children have used so far (user + system)."""
+        return sum(_cpu_seconds(pid) for pid in self.pids())
 
 
 def _children(pid: int) -> list[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(p) for p in path.read_text().split()] if path.is_file() else []
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _status_kib(pid: int, key: str) -> int:
@@ -206,6 +219,8 @@ class Figures:
 
     latencies: list[float] = field(default_factory=list)
     throughput: dict[int, list[float]] = field(default_factory=dict)
+    cpu_ms: list[float] = field(default_factory=list)
+    """Server CPU time per request under load (8 clients): what bounds throughput."""
     errors: dict[int, int] = field(default_factory=dict)
 
 
@@ -241,7 +256,11 @@ def measure(server: Server, image, args: argparse.Namespace, figures: Figures) -
     figures.latencies += latencies
     figures.errors[0] = figures.errors.get(0, 0) + errors
     for clients in CLIENTS:
-        rate, errors = load(server, image, clients, max(args.requests, 2 * clients))
+        total = max(args.requests, 2 * clients)
+        cpu_before = server.cpu_seconds()
+        rate, errors = load(server, image, clients, total)
+        if clients == 8:
+            figures.cpu_ms.append(1000 * (server.cpu_seconds() - cpu_before) / total)
         figures.throughput.setdefault(clients, []).append(rate)
         figures.errors[clients] = figures.errors.get(clients, 0) + errors
 
@@ -265,6 +284,7 @@ def summary(figures: Figures) -> dict:
         "requests_per_second": {
             c: statistics.median(r) for c, r in figures.throughput.items()
         },
+        "cpu_ms_per_request": statistics.median(figures.cpu_ms),
         "errors": figures.errors,
     }
 
@@ -314,7 +334,7 @@ def show(result: dict) -> None:
     title = f"{result['image']}, {result['cores']} cores, {result['rounds']} rounds"
     table = Table(title=f"Serving speed: {title}")
     for column in ("server", "p50 ms", "p95 ms", *(f"req/s, {c} clients" for c in CLIENTS),
-                   "errors", "peak RSS MiB"):  # fmt: skip
+                   "CPU ms/req", "errors", "peak RSS MiB"):  # fmt: skip
         table.add_column(column, justify="right")
     for name, figures in result["servers"].items():
         table.add_row(
@@ -322,6 +342,7 @@ def show(result: dict) -> None:
             f"{figures['p50_ms']:.1f}",
             f"{figures['p95_ms']:.1f}",
             *(f"{figures['requests_per_second'][c]:.1f}" for c in CLIENTS),
+            f"{figures['cpu_ms_per_request']:.1f}",
             str(sum(figures["errors"].values())),
             f"{result['peak_rss_mib'][name]:.0f}",
         )
@@ -333,6 +354,7 @@ def show(result: dict) -> None:
             f"{product['requests_per_second'][c] / naive['requests_per_second'][c]:.2f}x"
             for c in CLIENTS
         ),
+        f"{product['cpu_ms_per_request'] / naive['cpu_ms_per_request']:.2f}x",
         "",
         "",
     )

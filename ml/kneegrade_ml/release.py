@@ -48,6 +48,28 @@ INTENDED_USE = (
 )
 
 
+UNUSED = (
+    "not used (no training, no choice of recipe, no calibration): kept back for an independent"
+    " check of this model"
+)
+
+
+def data_use(card: dict, held_out: str) -> dict[str, str]:
+    """What each split of the data set did for this model, for a reader judging its metrics: the
+    held-out split also chose the recipe and fitted the temperature, so its figures are optimistic."""
+    trained_on = sum(card["training"]["counts"]["train"].values())
+    use = {
+        "train": f"fitted the weights ({trained_on:,} images)",
+        held_out: (
+            "chose the recipe among the variants tried, fitted the calibration temperature and"
+            " gave the metrics in this card (so they are somewhat optimistic); never trained on"
+        ),
+    }
+    for split in ("val", "test"):
+        use.setdefault(split, UNUSED)
+    return use
+
+
 def _held_out(card: dict, data: Path) -> tuple[str, list]:
     """The split the card's metrics came from, checked to hold the same files as in training."""
     split = (card.get("metrics") or {}).get("split")
@@ -180,6 +202,7 @@ def release_model(
         "intended_use": INTENDED_USE,
         "limitations": limitations(dataset, metrics, classifier.spec.size),
         "training": {**card["training"], "dataset": dataset},
+        "data_use": data_use(card, split),
         "metrics": metrics,
         "calibration": {
             **(card.get("calibration") or {}),
@@ -272,11 +295,7 @@ def card_markdown(card: dict) -> str:
         ),
         f"- Citation: {dataset.get('citation', 'unrecorded')}",
         f"- Images: {dataset.get('population', 'population unrecorded')}",
-        (
-            f"- Trained on the train split only ({sum(training['counts']['train'].values()):,}"
-            f" images); the {m['split']} split ({m['n']} images) was used for the metrics"
-            " below and to fit the calibration temperature, never for training."
-        ),
+        *(f"- {split} split: {use}." for split, use in card["data_use"].items()),
         "",
         f"## Metrics on the {m['split']} split ({m['n']} images, as served)",
         "",

@@ -61,11 +61,16 @@ def test_release_card_says_what_the_model_is_for_and_learned_from(released):
     assert "Osteoarthritis Initiative" in card["limitations"][0]
     assert card["training"]["source"]["commit"]
     assert card["metrics"]["split"] == "val"
+    assert card["data_use"]["train"] == "fitted the weights (20 images)"
+    assert "calibration temperature" in card["data_use"]["val"]
+    assert card["data_use"]["test"].startswith("not used")
     ci = card["metrics"]["ci95"]
     assert ci["accuracy"][0] <= card["metrics"]["accuracy"] <= ci["accuracy"][1]
     assert set(card["calibration"]) >= {"ece_before", "ece_after", "temperature"}
     assert json.loads((out / "model.json").read_text()) == card
-    assert "## Limitations" in (out / "README.md").read_text()
+    page = (out / "README.md").read_text()
+    assert "## Limitations" in page
+    assert "- test split: not used (no training" in page
 
 
 def test_release_stores_half_precision_within_tolerance(released, trained):

@@ -29,6 +29,7 @@ def test_the_card_is_versioned_attributed_and_measured(card: dict) -> None:
     assert "doi: 10.17632/56rmx5bjcr.1" in dataset["citation"]
     assert "not a diagnosis" in card["intended_use"].lower()
     assert card["metrics"]["split"] == "val" and card["metrics"]["n"] == 826
+    assert card["data_use"]["test"].startswith("not used")  # kept back for the check
     assert set(card["metrics"]["ci95"]) >= {"accuracy", "f1_macro", "qwk", "mae", "ece"}
     assert sum(card["training"]["counts"]["train"].values()) == 5778
     assert card["training"]["source"]["commit"]

@@ -320,7 +320,8 @@ def card_markdown(card: dict) -> str:
         f"- Command: `{training.get('command') or 'unrecorded'}`",
         f"- Source commit: {source.get('commit', 'unrecorded')}"
         + (" (with uncommitted changes)" if source.get("dirty") else ""),
-        f"- Training time: {training.get('seconds', 0) / 60:.1f} min",
+        f"- Training time: {training.get('seconds', 0) / 60:.1f} min"
+        + (f" on {training['hardware']}" if training.get("hardware") else ""),
         f"- Weights: {_digests(card['files'])} ({_storage(card['storage'])})",
         "",
         "## Changelog",

@@ -71,6 +71,7 @@ def test_release_card_says_what_the_model_is_for_and_learned_from(released):
     page = (out / "README.md").read_text()
     assert "## Limitations" in page
     assert "- test split: not used (no training" in page
+    assert f"min on {card['training']['hardware']}" in page
 
 
 def test_release_stores_half_precision_within_tolerance(released, trained):

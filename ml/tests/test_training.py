@@ -110,7 +110,7 @@ def test_model_card_describes_the_model(trained_models, tiny_synthetic, kind):
     assert training["data"] == str(tiny_synthetic.resolve())
     assert training["counts"]["train"] == {str(g): 4 for g in range(5)}
     assert len(training["file_list_sha256"]["train"]) == 64
-    assert training["hardware"].endswith(f"{usable_cores()} cores")  # trained on the CPU
+    assert training["hardware"].endswith(f"{usable_cores()} cores")  # on the CPU
     assert card["metrics"]["split"] == "test" and card["metrics"]["n"] == 10
     assert {"torch", "torchvision", "scikit-learn", "python"} <= set(card["versions"])
     assert card["hyperparameters"]["seed"] == 0

@@ -69,7 +69,14 @@ export function evaluationLine(m) {
 
 const fact = (label, text) => h("div", {}, h("span", { class: "text-muted", text: `${label}: ` }), text);
 
-/** What model `m` is: its warning, version, training data, evaluation, intended use and limitations (collapsed). */
+/** A collapsed list under `title`, or nothing when `items` is empty. */
+const collapsed = (id, title, items) =>
+  items.length > 0 && h("details", { id },
+    h("summary", { text: `${title} (${items.length})` }),
+    h("ul", { class: "mb-0 mt-1 ps-3" }, items.map((text) => h("li", { text }))));
+
+/** What model `m` is: its warning, version, training data, evaluation, intended use, and collapsed
+ * its limitations and which split of its data set did what (so a reader can judge the figures). */
 export const modelFacts = (m) =>
   h("div", { class: "model-facts d-grid gap-2 small", dataset: { model: m.id } },
     modelWarning(m.warning, "model-warning"),
@@ -77,6 +84,6 @@ export const modelFacts = (m) =>
     fact("Trained on", m.trained_on),
     fact("Evaluation", evaluationLine(m)),
     fact("Intended use", m.intended_use ?? "not stated in its model card"),
-    m.limitations.length > 0 && h("details", { id: "model-limitations" },
-      h("summary", { text: `Limitations (${m.limitations.length})` }),
-      h("ul", { class: "mb-0 mt-1 ps-3" }, m.limitations.map((text) => h("li", { text })))));
+    collapsed("model-limitations", "Limitations", m.limitations),
+    collapsed("model-data-use", "Which images did what",
+      Object.entries(m.card?.data_use ?? {}).map(([split, use]) => `${split} split: ${use}`)));

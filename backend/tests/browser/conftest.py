@@ -52,6 +52,11 @@ RELEASED = {
     "changelog": {"1.0.0": "First release."},
     "intended_use": "Decision support for KL grading of one knee; a clinician decides.",
     "limitations": ["Trained on one data set; other scanners are untested."],
+    "data_use": {
+        "train": "fitted the weights (20 images)",
+        "val": "chose the recipe, fitted the calibration temperature and gave the metrics",
+        "test": "not used: kept back for an independent check of this model",
+    },
 }
 """What ``kneegrade release`` adds to a card (it releases networks only; the tests use a forest)."""
 

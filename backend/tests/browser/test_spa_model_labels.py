@@ -39,6 +39,10 @@ def test_the_real_model_grades_with_its_name_version_and_data(
     expect(limitation).to_be_hidden()
     info.get_by_text("Limitations (1)").click()
     expect(limitation).to_be_visible()
+    held_back = info.get_by_text("test split: not used: kept back")
+    expect(held_back).to_be_hidden()
+    info.get_by_text("Which images did what (3)").click()
+    expect(held_back).to_be_visible()
     page.locator("#file-input").set_input_files(samples(live_server.samples)[4])
     screenshot(page, "upload-real-model")
 

@@ -179,10 +179,7 @@ def _compare(args: argparse.Namespace) -> None:
 def _result(spec: str) -> Result:
     """A ``[LABEL=]MODEL_DIR`` argument's row."""
     label, _, path = spec.rpartition("=")
-    try:
-        return Result.from_directory(Path(path), label or None)
-    except ValueError as err:
-        raise DatasetError(str(err)) from err
+    return Result.from_directory(Path(path), label or None)
 
 
 def _release(args: argparse.Namespace) -> None:

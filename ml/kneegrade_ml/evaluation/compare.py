@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from kneegrade_ml.bundle import read_card
+from kneegrade_ml.bundle import ModelLoadError, read_card
 from kneegrade_ml.training.loop import TrainOptions
 
 METRICS = ("accuracy", "f1_macro", "qwk", "mae", "kl1_recall", "ece")
@@ -46,7 +46,7 @@ class Result:
         card = read_card(directory)
         metrics = card.get("metrics")
         if not metrics:
-            raise ValueError(f"{directory} has no held-out metrics in its card")
+            raise ModelLoadError(f"{directory} has no held-out metrics in its card")
         training = card.get("training", {})
         given = {k: v for k, v in card.get("options", {}).items() if v is not None}
         options = {**DEFAULTS, **given}

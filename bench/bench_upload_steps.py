@@ -74,7 +74,16 @@ def main() -> None:
     parser.add_argument("--models", type=Path, default=Path("models"))
     parser.add_argument("--localiser", type=Path, default=Path("localiser"))
     args = parser.parse_args()
-    scratch = tempfile.mkdtemp()
+    with tempfile.TemporaryDirectory() as scratch:
+        result = measure(args, scratch)
+    show(result)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2))
+    console.print(f"saved {RESULTS}")
+
+
+def measure(args: argparse.Namespace, scratch: str) -> dict:
+    """Grade ``args.uploads`` uploads into ``scratch``, each step timed; then the networks."""
     os.environ.update(
         KNEEGRADE_DATA_DIR=scratch,
         KNEEGRADE_MODELS_DIR=str(args.models.resolve()),
@@ -110,17 +119,13 @@ def main() -> None:
         args.uploads,
     )
     state.close()
-    result = {
+    return {
         "image": name,
         "model": served.id,
         "uploads": args.uploads,
         "median_ms": {k: 1000 * statistics.median(v) for k, v in times.items()},
         "networks": {"cpu_ms": cpu, "wall_ms": wall},
     }
-    show(result)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2))
-    console.print(f"saved {RESULTS}")
 
 
 def show(result: dict) -> None:

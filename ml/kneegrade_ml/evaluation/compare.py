@@ -1,8 +1,8 @@
 """A results table of trained models, read from their cards: what each one is, what trained it,
 how long it took, and how it scored on its held-out split, with the command that reproduces it.
 
-Runs of one recipe (the same kind and training options) that differ only in their seed are summarised as a mean and a
-standard deviation, so a recipe's figure comes with its seed-to-seed spread.
+Runs of one recipe (the same kind and training options) that differ only in their seed are
+summarised as a mean and a standard deviation, so a recipe's figure comes with its spread.
 """
 
 import json
@@ -17,6 +17,8 @@ from kneegrade_ml.training.loop import TrainOptions
 METRICS = ("accuracy", "f1_macro", "qwk", "mae", "kl1_recall", "ece")
 HEADERS = ("accuracy %", "macro F1 %", "QWK", "MAE", "KL 1 recall %", "ECE")
 PERCENT = {"accuracy", "f1_macro", "kl1_recall"}
+DESCRIPTION = ("model", "backbone", "head", "px", "epochs", "hardware", "minutes")
+COLUMNS = (*DESCRIPTION, *HEADERS)
 DEFAULTS = asdict(TrainOptions())
 """What an option a card leaves out (or null) was: older cards predate some options."""
 
@@ -29,10 +31,10 @@ class Result:
     backbone: str
     head: str
     input_size: int
-    epochs: int | None
+    epochs: int
     hardware: str
     minutes: float | None
-    seed: int | None
+    seed: int
     split: str
     n: int
     scores: dict[str, float]
@@ -93,7 +95,7 @@ class SeedSummary:
 def seed_summaries(results: Sequence[Result]) -> list[SeedSummary]:
     """Every recipe run with more than one seed among ``results``, in order of first
     appearance; a seed listed twice (a trained model and its release) counts once."""
-    groups: dict[str, dict[int | None, Result]] = {}
+    groups: dict[str, dict[int, Result]] = {}
     for result in results:
         groups.setdefault(result.recipe, {}).setdefault(result.seed, result)
     return [
@@ -105,16 +107,6 @@ def format_score(metric: str, value: float) -> str:
     return f"{100 * value:.1f}" if metric in PERCENT else f"{value:.3f}"
 
 
-def format_spread(metric: str, mean: float, sd: float) -> str:
-    scale = 100 if metric in PERCENT else 1
-    digits = 1 if metric in PERCENT else 3
-    return f"{scale * mean:.{digits}f} ± {scale * sd:.{digits}f}"
-
-
-DESCRIPTION = ("model", "backbone", "head", "px", "epochs", "hardware", "minutes")
-COLUMNS = (*DESCRIPTION, *HEADERS)
-
-
 def table_rows(results: Sequence[Result]) -> list[list[str]]:
     """A row of ``COLUMNS`` per model, then one per recipe trained with several seeds."""
     return [_row(r) for r in results] + [
@@ -122,29 +114,24 @@ def table_rows(results: Sequence[Result]) -> list[list[str]]:
     ]
 
 
+def _recipe_cells(r: Result) -> list[str]:
+    return [r.backbone, r.head, str(r.input_size), str(r.epochs)]
+
+
 def _row(r: Result) -> list[str]:
     minutes = "" if r.minutes is None else f"{r.minutes:.1f}"
-    described = [r.name, r.backbone, r.head, str(r.input_size), str(r.epochs or "")]
-    return [
-        *described,
-        r.hardware,
-        minutes,
-        *(format_score(m, r.scores[m]) for m in METRICS),
-    ]
+    scores = [format_score(m, r.scores[m]) for m in METRICS]
+    return [r.name, *_recipe_cells(r), r.hardware, minutes, *scores]
 
 
 def _summary_row(summary: SeedSummary) -> list[str]:
     first, mean, sd = summary.runs[0], summary.mean, summary.sd
     seeds = ", ".join(str(run.seed) for run in summary.runs)
     name = f"mean ± sd over seeds {seeds} of {first.name}'s recipe"
-    described = [
-        name,
-        first.backbone,
-        first.head,
-        str(first.input_size),
-        str(first.epochs or ""),
+    spreads = [
+        f"{format_score(m, mean[m])} ± {format_score(m, sd[m])}" for m in METRICS
     ]
-    return [*described, "", "", *(format_spread(m, mean[m], sd[m]) for m in METRICS)]
+    return [name, *_recipe_cells(first), "", "", *spreads]
 
 
 def scored_on(results: Sequence[Result]) -> str:

@@ -21,6 +21,7 @@ from kneegrade_ml.evaluation.compare import (
     COLUMNS,
     DESCRIPTION,
     Result,
+    format_score,
     markdown_table,
     scored_on,
     table_rows,
@@ -35,13 +36,14 @@ from kneegrade_ml.knees import NoKneeFound, grade_knees
 from kneegrade_ml.localise.localiser import Localiser
 from kneegrade_ml.models.config import HEADS
 from kneegrade_ml.models.networks import PretrainedWeightsError
-from kneegrade_ml.models.registry import REGISTRY
+from kneegrade_ml.models.registry import REGISTRY, trainable_kinds
 from kneegrade_ml.predictor import Predictor
 from kneegrade_ml.release import ReleaseError, release_model
 from kneegrade_ml.settings import MLSettings
 from kneegrade_ml.synth.dataset import SPLIT_SIZES, generate_dataset
 from kneegrade_ml.training.augment import AUGMENTATIONS
 from kneegrade_ml.training.cv import cross_validate
+from kneegrade_ml.training.ensemble import build_ensemble
 from kneegrade_ml.training.loop import SPEC_OPTIONS, TrainOptions
 from kneegrade_ml.training.pipeline import run_pipeline
 from kneegrade_ml.training.recipes import RECIPES
@@ -180,6 +182,28 @@ def _result(spec: str) -> Result:
     """A ``[LABEL=]MODEL_DIR`` argument's row."""
     label, _, path = spec.rpartition("=")
     return Result.from_directory(Path(path), label or None)
+
+
+def _ensemble(args: argparse.Namespace) -> None:
+    card = build_ensemble(
+        args.models, args.data, args.out, command=shlex.join(["kneegrade", *args.argv])
+    )
+    metrics = card["metrics"]
+    table = Table(title=f"Members, on their {metrics['split']} split")
+    for column in ("member", "kind", "accuracy %", "macro F1 %", "QWK"):
+        table.add_column(column, justify="left" if column == "member" else "right")
+    for member in card["training"]["members"]:
+        scores = member["metrics"]
+        table.add_row(
+            member["directory"],
+            member["kind"],
+            format_score("accuracy", scores["accuracy"]),
+            format_score("f1_macro", scores["f1_macro"]),
+            format_score("qwk", scores["qwk"]),
+        )
+    console.print(table)
+    console.print(metrics_table(metrics, f"the ensemble on {metrics['split']}"))
+    console.print(f"Wrote the ensemble of {len(args.models)} to {args.out}")
 
 
 def _release(args: argparse.Namespace) -> None:
@@ -428,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="kneegrade", description="Kellgren-Lawrence grading of knee radiographs."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    kinds = list(REGISTRY)
+    kinds = trainable_kinds()
 
     synth = commands.add_parser("synth", help="generate the seeded synthetic data set")
     synth.add_argument("--out", type=Path, required=True, help="output folder")
@@ -478,6 +502,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_training_options(train)
     _add_recipe_options(train)
     train.set_defaults(run=_train)
+
+    ensemble = commands.add_parser(
+        "ensemble",
+        help="grade with several trained models as one: an ensemble model directory",
+    )
+    ensemble.add_argument(
+        "models", nargs="+", type=Path, metavar="MODEL_DIR", help="trained networks"
+    )
+    ensemble.add_argument(
+        "--data", type=Path, required=True, help="the data set they were trained on"
+    )
+    ensemble.add_argument(
+        "--out", type=Path, required=True, help="model directory to write"
+    )
+    ensemble.set_defaults(run=_ensemble)
 
     release = commands.add_parser(
         "release", help="version a trained model: card, metrics with intervals, sha256"

@@ -6,6 +6,7 @@ demo, never presented as able to grade a real knee.
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from kneegrade_ml.data.source import REAL, SYNTHETIC
 from kneegrade_ml.models.registry import display_name
@@ -101,3 +102,18 @@ def _metrics_on(kind: str, dataset: dict | None, metrics: dict | None) -> str | 
     return (
         f"{metrics.get('split', 'held-out')} split of {_describe(kind, dataset)}{size}"
     )
+
+
+def model_reference(directory: str | Path, card: dict) -> dict:
+    """Which model another card builds on (a teacher, an ensemble member): its directory,
+    name, version, kind and weights' sha256, so a model released over it later cannot be
+    mistaken for it."""
+    info = ModelInfo.from_card(card)
+    weights = (card.get("files") or {}).get(card.get("weights"), {})
+    return {
+        "directory": str(directory),
+        "name": info.name,
+        "version": info.version,
+        "kind": card["kind"],
+        "weights_sha256": weights.get("sha256"),
+    }

@@ -15,8 +15,6 @@ import numpy as np
 import torch
 
 from kneegrade_ml.bundle import CARD_FILE, file_record, load_bundle, read_card
-from kneegrade_ml.data.errors import DatasetError
-from kneegrade_ml.data.folders import scan_dataset
 from kneegrade_ml.data.loading import load_pixels
 from kneegrade_ml.data.source import dataset_record
 from kneegrade_ml.evaluation.metrics import (
@@ -30,7 +28,7 @@ from kneegrade_ml.models.outputs import softmax_with_temperature
 from kneegrade_ml.models.registry import display_name
 from kneegrade_ml.runtime import configure_cpu
 from kneegrade_ml.training.calibration import cross_fitted_probabilities
-from kneegrade_ml.training.train import file_list_sha256
+from kneegrade_ml.training.train import held_out_split
 
 README_FILE = "README.md"
 HALF_TOLERANCE = 1e-3
@@ -68,22 +66,6 @@ def data_use(card: dict, held_out: str) -> dict[str, str]:
     for split in ("val", "test"):
         use.setdefault(split, UNUSED)
     return use
-
-
-def _held_out(card: dict, data: Path) -> tuple[str, list]:
-    """The split the card's metrics came from, checked to hold the same files as in training."""
-    split = (card.get("metrics") or {}).get("split")
-    splits = scan_dataset(data)
-    if split not in splits:
-        raise DatasetError(
-            f"{data} has no {split!r} split, which the model was measured on"
-        )
-    recorded = ((card.get("training") or {}).get("file_list_sha256") or {}).get(split)
-    if recorded and recorded != file_list_sha256(splits[split]):
-        raise DatasetError(
-            f"{data}/{split} does not hold the files the model was measured on in training"
-        )
-    return split, splits[split]
 
 
 def _save_weights(classifier: TorchClassifier, path: Path, half: bool) -> None:
@@ -174,7 +156,7 @@ def release_model(
     classifier, card = load_bundle(trained)
     if not isinstance(classifier, TorchClassifier):
         raise ReleaseError(f"{card['kind']} models are not released (networks only)")
-    split, samples = _held_out(card, data)
+    split, samples = held_out_split(card, data)
     pixels, labels = load_pixels(samples, classifier.spec, progress=progress)
     labels = labels.numpy()
     reference = classifier.pixel_logits(pixels).numpy()

@@ -7,10 +7,10 @@ import pytest
 
 from kneegrade_ml.data.folders import scan_split
 from kneegrade_ml.data.images import read_image
-from kneegrade_ml.models.registry import REGISTRY
+from kneegrade_ml.models.registry import trainable_kinds
 from kneegrade_ml.predictor import Predictor
 
-NETWORKS = [kind for kind in REGISTRY if kind != "rf"]
+NETWORKS = [kind for kind in trainable_kinds() if kind != "rf"]
 
 
 @pytest.mark.parametrize("kind", NETWORKS)
@@ -34,6 +34,16 @@ def test_a_network_that_disagrees_with_torch_is_served_by_torch(
     trained_models, monkeypatch
 ):
     monkeypatch.setattr("kneegrade_ml.onnx_engine.parity", lambda *_: 0.5)
+    assert Predictor(trained_models["cnn"], engine="onnx").engine == "torch"
+
+
+def test_a_network_that_fails_on_onnx_runtime_is_served_by_torch(
+    trained_models, monkeypatch
+):
+    def fails(*_):
+        raise RuntimeError("Non-zero status code returned while running Split node")
+
+    monkeypatch.setattr("kneegrade_ml.onnx_engine.parity", fails)
     assert Predictor(trained_models["cnn"], engine="onnx").engine == "torch"
 
 

@@ -7,6 +7,7 @@ summarised as a mean and a standard deviation, so a recipe's figure comes with i
 
 import json
 import statistics
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -31,10 +32,11 @@ class Result:
     backbone: str
     head: str
     input_size: int
-    epochs: int
+    epochs: int | None
+    """None for an ensemble, whose members each have their own."""
     hardware: str
     minutes: float | None
-    seed: int
+    seed: int | None
     split: str
     n: int
     scores: dict[str, float]
@@ -50,18 +52,14 @@ class Result:
         if not metrics:
             raise ModelLoadError(f"{directory} has no held-out metrics in its card")
         training = card.get("training", {})
-        given = {k: v for k, v in card.get("options", {}).items() if v is not None}
-        options = {**DEFAULTS, **given}
         seconds = training.get("seconds")
+        members = training.get("members")
         return cls(
             name=name or str(directory),
-            backbone=card["kind"],
-            head=options["head"],
+            **(_ensemble(card, members) if members else _trained(card)),
             input_size=card["input"]["size"],
-            epochs=options["epochs"],
             hardware=training.get("hardware", "not recorded"),
             minutes=None if seconds is None else seconds / 60,
-            seed=options["seed"],
             split=metrics["split"],
             n=metrics["n"],
             scores={
@@ -69,12 +67,38 @@ class Result:
                 "kl1_recall": metrics["per_class"]["1"]["recall"],
             },
             command=training.get("command", ""),
-            recipe=json.dumps(
-                [card["kind"], {k: v for k, v in options.items() if k != "seed"}],
-                default=list,
-                sort_keys=True,
-            ),
         )
+
+
+def _trained(card: dict) -> dict:
+    """A trained model's recipe: its kind and training options (older cards' gaps filled)."""
+    given = {k: v for k, v in card.get("options", {}).items() if v is not None}
+    options = {**DEFAULTS, **given}
+    return {
+        "backbone": card["kind"],
+        "head": options["head"],
+        "epochs": options["epochs"],
+        "seed": options["seed"],
+        "recipe": json.dumps(
+            [card["kind"], {k: v for k, v in options.items() if k != "seed"}],
+            default=list,
+            sort_keys=True,
+        ),
+    }
+
+
+def _ensemble(card: dict, members: list[dict]) -> dict:
+    """An ensemble's row: its members' kinds and heads; it has no epochs or seed of its own."""
+    kinds = Counter(member["kind"] for member in members)
+    heads = sorted({member["head"] for member in card["config"]["members"]})
+    return {
+        "backbone": "ensemble: "
+        + " + ".join(f"{n} {kind}" for kind, n in kinds.items()),
+        "head": "/".join(heads),
+        "epochs": None,
+        "seed": None,
+        "recipe": json.dumps(["ensemble", [m["weights_sha256"] for m in members]]),
+    }
 
 
 @dataclass(frozen=True)
@@ -115,7 +139,8 @@ def table_rows(results: Sequence[Result]) -> list[list[str]]:
 
 
 def _recipe_cells(r: Result) -> list[str]:
-    return [r.backbone, r.head, str(r.input_size), str(r.epochs)]
+    epochs = "" if r.epochs is None else str(r.epochs)
+    return [r.backbone, r.head, str(r.input_size), epochs]
 
 
 def _row(r: Result) -> list[str]:

@@ -17,6 +17,7 @@ from torch import nn
 
 from kneegrade_ml.explain.render import resize_heatmap
 from kneegrade_ml.models.base import KLClassifier, TorchClassifier
+from kneegrade_ml.models.ensemble import EnsembleClassifier
 from kneegrade_ml.models.forest import ForestClassifier
 
 
@@ -26,8 +27,12 @@ def explain(
     """A heatmap (image.height, image.width) of where the model looked for ``grade``.
 
     ``grade`` defaults to the top grade of the image alone (without flip averaging); pass the
-    prediction's grade to explain what was reported. The Random Forest ignores it.
+    prediction's grade to explain what was reported. The Random Forest ignores it; an
+    ensemble's map is the mean of its members' (pass the ensemble's grade).
     """
+    if isinstance(classifier, EnsembleClassifier):
+        maps = [explain(member, image, grade) for member in classifier.members]
+        return np.mean(maps, axis=0, dtype=np.float32)
     if isinstance(classifier, ForestClassifier):
         small = forest_importance(classifier)
     else:

@@ -28,6 +28,8 @@ class ModelConfig:
     """Logits are divided by it before the softmax (1: uncalibrated)."""
     cam_after: int | None = None
     """Grad-CAM reads the activations after ``features[cam_after]``; None where there is none."""
+    members: tuple["ModelConfig", ...] = ()
+    """An ensemble's members, each as it serves alone; empty for a single model."""
 
     def __post_init__(self) -> None:
         if not self.temperature > 0:
@@ -39,8 +41,16 @@ class ModelConfig:
         return replace(self, temperature=float(temperature))
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "input": self.input.to_dict()}
+        """The config as a card stores it; a single model's has no ``members``."""
+        data = {**asdict(self), "input": self.input.to_dict()}
+        del data["members"]
+        if self.members:
+            data["members"] = [member.to_dict() for member in self.members]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "ModelConfig":
-        return cls(**{**data, "input": InputSpec.from_dict(data["input"])})
+        members = tuple(cls.from_dict(m) for m in data.get("members", ()))
+        return cls(
+            **{**data, "input": InputSpec.from_dict(data["input"]), "members": members}
+        )

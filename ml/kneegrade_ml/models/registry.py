@@ -26,7 +26,8 @@ class ModelKind:
     heatmap_caption: str
     """What its heatmap shows, for the report and the web app."""
     recipe: str
-    """The ``kneegrade train --recipe`` it trains with unless told otherwise."""
+    """The ``kneegrade train --recipe`` it trains with unless told otherwise (an ensemble:
+    its members')."""
     classifier: str
     """``module:Class`` of its ``KLClassifier``, imported when one is built."""
     pretrained: str | None = None
@@ -42,6 +43,8 @@ class ModelKind:
     published: dict | None = None
     """The original system's figures on its synthetic test set (SPEC "Evaluation"), shown
     beside ours in the comparison table; None for a kind the SPEC did not have."""
+    trainable: bool = True
+    """Whether ``kneegrade train`` makes one; an ensemble is built from trained models."""
 
     def __post_init__(self) -> None:
         if self.config.kind != self.kind:
@@ -81,6 +84,11 @@ def model_kind(kind: str) -> ModelKind:
         raise ValueError(
             f"unknown model kind {kind!r} (known: {', '.join(REGISTRY)})"
         ) from None
+
+
+def trainable_kinds() -> list[str]:
+    """The kinds ``kneegrade train`` can train."""
+    return [kind for kind, info in REGISTRY.items() if info.trainable]
 
 
 def display_name(kind: str) -> str:
@@ -190,3 +198,14 @@ def _efficientnet_lite(
 register(_efficientnet_lite(0, 224, blocks=16, trainable_from=3))
 register(_efficientnet_lite(1, 240, blocks=21, trainable_from=4))
 register(_efficientnet_lite(2, 260, blocks=21, trainable_from=4))
+register(
+    ModelKind(
+        kind="ensemble",
+        display_name="Ensemble",
+        config=ModelConfig("ensemble", InputSpec(224, 3, (0.0,) * 3, (1.0,) * 3)),
+        heatmap_caption="Grad-CAM, the mean of the members' maps: where the models looked",
+        recipe="real",
+        classifier="kneegrade_ml.models.ensemble:EnsembleClassifier",
+        trainable=False,
+    )
+)

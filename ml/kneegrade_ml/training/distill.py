@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from kneegrade_ml.data.folders import Sample
 from kneegrade_ml.data.images import read_image
-from kneegrade_ml.modelcard import ModelInfo
+from kneegrade_ml.modelcard import model_reference
 from kneegrade_ml.predictor import Predictor
 
 CHUNK = 64
@@ -42,18 +42,7 @@ def teach(
         images = [read_image(path) for path in paths[start : start + CHUNK]]
         for predictor in predictors:
             total[start : start + len(images)] += predictor.predict_proba(images)
-    records = [_record(d, p.card) for d, p in zip(teachers, predictors, strict=True)]
+    records = [
+        model_reference(d, p.card) for d, p in zip(teachers, predictors, strict=True)
+    ]
     return Teaching(torch.from_numpy(total / len(teachers)).float(), records)
-
-
-def _record(directory: str | Path, card: dict) -> dict:
-    """Directory, name, version, kind and the weights' sha256, for the model card."""
-    info = ModelInfo.from_card(card)
-    weights = (card.get("files") or {}).get(card.get("weights"), {})
-    return {
-        "directory": str(directory),
-        "name": info.name,
-        "version": info.version,
-        "kind": card["kind"],
-        "weights_sha256": weights.get("sha256"),
-    }

@@ -124,6 +124,23 @@ def file_list_sha256(samples: Sequence[Sample]) -> str:
     return hashlib.sha256(listing.encode()).hexdigest()
 
 
+def held_out_split(card: dict, data: Path) -> tuple[str, list[Sample]]:
+    """The split a trained model's card was measured on, checked to hold the same files in
+    ``data`` as it did in training."""
+    split = (card.get("metrics") or {}).get("split")
+    splits = scan_dataset(data)
+    if split not in splits:
+        raise DatasetError(
+            f"{data} has no {split!r} split, which the model was measured on"
+        )
+    recorded = ((card.get("training") or {}).get("file_list_sha256") or {}).get(split)
+    if recorded and recorded != file_list_sha256(splits[split]):
+        raise DatasetError(
+            f"{data}/{split} does not hold the files the model was measured on in training"
+        )
+    return split, splits[split]
+
+
 def train_model(
     kind: str,
     data: Path,

@@ -21,7 +21,8 @@ from kneegrade_ml.models.config import ModelConfig
 from kneegrade_ml.models.ensemble import EnsembleClassifier
 from kneegrade_ml.predictor import Predictor
 from kneegrade_ml.release import release_model
-from kneegrade_ml.training.ensemble import build_ensemble
+from kneegrade_ml.training.calibration import Calibration
+from kneegrade_ml.training.ensemble import _kept_temperature, build_ensemble
 
 MEMBERS = ("mobilenetv2", "efficientnet-lite0")
 
@@ -61,7 +62,11 @@ def test_the_built_ensemble_is_calibrated_and_says_what_it_is_made_of(
 ):
     card = json.loads((ensemble / "model.json").read_text())
     assert card["kind"] == "ensemble" and card["metrics"]["split"] == "test"
-    assert card["calibration"]["temperature"] == card["config"]["temperature"]
+    calibration = card["calibration"]
+    kept = calibration["ece_after_cross_fitted"] < calibration["ece_before"]
+    assert calibration["kept"] is kept
+    expected = calibration["temperature"] if kept else 1.0
+    assert card["config"]["temperature"] == expected
     members = card["training"]["members"]
     assert [m["kind"] for m in members] == list(MEMBERS)
     for member, kind in zip(members, MEMBERS, strict=True):
@@ -175,3 +180,14 @@ def test_an_ensemble_releases_and_serves(ensemble, tiny_synthetic, tmp_path, ima
     np.testing.assert_allclose(
         released, Predictor(ensemble).predict_proba(images), atol=2e-3
     )
+
+
+def test_a_temperature_is_kept_only_where_it_helps_unseen_images():
+    helps = Calibration(
+        1.5, ece_before=0.05, ece_after=0.02, ece_after_cross_fitted=0.03
+    )
+    hurts = Calibration(
+        0.9, ece_before=0.033, ece_after=0.038, ece_after_cross_fitted=0.034
+    )
+    assert _kept_temperature(helps) == 1.5
+    assert _kept_temperature(hurts) == 1.0

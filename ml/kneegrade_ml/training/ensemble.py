@@ -2,7 +2,8 @@
 
 The members must have learned from the same images and been measured on the same held-out
 split, so the ensemble's card can say what it learned from and its metrics mean what they say.
-Its temperature is fitted on that split, as each member's was.
+A temperature is fitted on that split, as each member's was, and kept only where it makes the
+ensemble's confidence more truthful.
 """
 
 import time
@@ -18,7 +19,7 @@ from kneegrade_ml.models.ensemble import EnsembleClassifier
 from kneegrade_ml.models.outputs import softmax_with_temperature
 from kneegrade_ml.provenance import hardware, source_revision
 from kneegrade_ml.runtime import configure_cpu
-from kneegrade_ml.training.calibration import calibrate
+from kneegrade_ml.training.calibration import Calibration, calibrate
 from kneegrade_ml.training.train import held_out_split
 
 SHARED = ("counts", "file_list_sha256")
@@ -48,8 +49,9 @@ def build_ensemble(
     labels = labels.numpy()
     logits = classifier.pixel_logits(pixels).numpy()
     fitted = calibrate(logits, labels)
-    classifier.config = classifier.config.with_temperature(fitted.temperature)
-    probabilities = softmax_with_temperature(logits, fitted.temperature)
+    temperature = _kept_temperature(fitted)
+    classifier.config = classifier.config.with_temperature(temperature)
+    probabilities = softmax_with_temperature(logits, temperature)
     members_seconds = sum(card["training"].get("seconds") or 0 for card in cards)
     card = {
         "training": {
@@ -67,9 +69,18 @@ def build_ensemble(
             "hardware": hardware("cpu"),
         },
         "metrics": {"split": split, **compute_metrics(labels, probabilities)},
-        "calibration": fitted.to_dict(split),
+        "calibration": {**fitted.to_dict(split), "kept": temperature != 1.0},
     }
     return save_bundle(classifier, out, card)
+
+
+def _kept_temperature(fitted: Calibration) -> float:
+    """The fitted temperature if it helps an image it was not fitted on (cross-fitted ECE
+    below the uncalibrated ECE), else 1: the members are calibrated already, and the
+    likelihood-optimal temperature of their mean can make its confidence less truthful."""
+    return (
+        fitted.temperature if fitted.ece_after_cross_fitted < fitted.ece_before else 1.0
+    )
 
 
 def _shared_training(members: Sequence[Path], cards: Sequence[dict]) -> dict:

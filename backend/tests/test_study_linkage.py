@@ -34,7 +34,9 @@ IDENTIFYING = {
     "PatientID": "MRN-77312459",
     "IssuerOfPatientID": "Ravenholm Regional Registry",
     "PatientBirthDate": "19470823",
-    "PatientBirthTime": "031415",
+    # a fraction no timestamp repeats: "031415" alone was found in a file written at 14:15
+    # on the 3rd (its creation date and time, "...1203141512")
+    "PatientBirthTime": "031415.926535",
     "PatientAge": "078Y",
     "OtherPatientIDs": "NHS-4857773456",
     "OtherPatientNames": "Smythe^Wilhelmina",

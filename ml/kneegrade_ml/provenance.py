@@ -39,7 +39,8 @@ def hardware(device: torch.device | str) -> str:
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"{cpu_model()}, {usable_cores()} cores"
+    cores = usable_cores()
+    return f"{cpu_model()}, {cores} core{'' if cores == 1 else 's'}"
 
 
 def cpu_model() -> str:

@@ -18,6 +18,7 @@ from kneegrade_ml.models import networks
 from kneegrade_ml.models.networks import PretrainedWeightsError
 from kneegrade_ml.models.registry import create_classifier
 from kneegrade_ml.predictor import Predictor
+from kneegrade_ml.provenance import hardware
 from kneegrade_ml.runtime import usable_cores
 from kneegrade_ml.training.distill import teach
 from kneegrade_ml.training.learners import learner_for
@@ -110,7 +111,8 @@ def test_model_card_describes_the_model(trained_models, tiny_synthetic, kind):
     assert training["data"] == str(tiny_synthetic.resolve())
     assert training["counts"]["train"] == {str(g): 4 for g in range(5)}
     assert len(training["file_list_sha256"]["train"]) == 64
-    assert training["hardware"].endswith(f"{usable_cores()} cores")  # on the CPU
+    cores = usable_cores()
+    assert training["hardware"].endswith(f", {cores} core{'' if cores == 1 else 's'}")
     assert card["metrics"]["split"] == "test" and card["metrics"]["n"] == 10
     assert {"torch", "torchvision", "scikit-learn", "python"} <= set(card["versions"])
     assert card["hyperparameters"]["seed"] == 0
@@ -379,3 +381,8 @@ def test_a_distilled_model_learns_from_its_teachers_and_names_them(
     assert card["hyperparameters"]["distill_weight"] == 0.7
     with pytest.raises(ValueError, match="distillation"):
         learner_for(build_classifier("rf", options), options)
+
+
+def test_hardware_counts_one_core_in_the_singular(monkeypatch):
+    monkeypatch.setattr("kneegrade_ml.provenance.usable_cores", lambda: 1)
+    assert hardware("cpu").endswith(", 1 core")

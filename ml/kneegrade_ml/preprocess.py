@@ -69,5 +69,12 @@ class InputSpec:
 IMAGENET_RGB_224 = InputSpec(224, 3, IMAGENET_MEAN, IMAGENET_STD)
 """MobileNetV2: the grayscale radiograph repeated over RGB, ImageNet normalisation."""
 
+
+def unit_rgb(size: int) -> InputSpec:
+    """Pixels scaled to 0-1 on three channels, no normalisation: an ensemble's input, which
+    each member normalises its own way."""
+    return InputSpec(size, 3, (0.0,) * 3, (1.0,) * 3)
+
+
 GRAY_128 = InputSpec(128, 1, (0.0,), (1.0,))
 """Custom CNN and Random Forest: 128x128 grayscale scaled to 0-1."""

@@ -15,15 +15,31 @@ from torch import nn
 from kneegrade_ml.models.base import TorchClassifier
 from kneegrade_ml.models.config import ModelConfig
 from kneegrade_ml.models.registry import create_classifier, display_name
-from kneegrade_ml.preprocess import InputSpec
+from kneegrade_ml.preprocess import unit_rgb
 
 MIN_MEMBERS = 2
 
 
-def ensemble_input(size: int) -> InputSpec:
-    """What the ensemble reads: pixels scaled to 0-1 on three channels; each member
-    normalises them its own way."""
-    return InputSpec(size, 3, (0.0,) * 3, (1.0,) * 3)
+class _Member(nn.Module):
+    """One member as it serves alone: its normalisation, network, flip averaging, temperature."""
+
+    def __init__(self, member: TorchClassifier):
+        super().__init__()
+        spec, self.config = member.spec, member.config
+        shape = (1, spec.channels, 1, 1)
+        self.network = member.network
+        self.register_buffer("mean", torch.tensor(spec.mean).view(shape))
+        self.register_buffer("std", torch.tensor(spec.std).view(shape))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Calibrated probabilities (N, 5) from pixels in 0-1 (N, 3, size, size)."""
+        z = (x[:, : self.config.input.channels] - self.mean) / self.std
+        if self.config.tta_flip:
+            both = self.network(torch.cat([z, z.flip(-1)]))
+            logits = both.reshape(2, -1, both.shape[1]).mean(0)  # any batch in ONNX
+        else:
+            logits = self.network(z)
+        return torch.softmax(logits / self.config.temperature, dim=1)
 
 
 class EnsembleNetwork(nn.Module):
@@ -32,34 +48,10 @@ class EnsembleNetwork(nn.Module):
 
     def __init__(self, members: Sequence[TorchClassifier]):
         super().__init__()
-        self.members = nn.ModuleList(member.network for member in members)
-        self.configs = [member.config for member in members]
-        for i, member in enumerate(members):
-            shape = (1, member.spec.channels, 1, 1)
-            self.register_buffer(f"mean{i}", torch.tensor(member.spec.mean).view(shape))
-            self.register_buffer(f"std{i}", torch.tensor(member.spec.std).view(shape))
+        self.members = nn.ModuleList(_Member(member) for member in members)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        probabilities = [
-            self._member_probabilities(i, network, config, x)
-            for i, (network, config) in enumerate(
-                zip(self.members, self.configs, strict=True)
-            )
-        ]
-        return torch.stack(probabilities).mean(0).log()
-
-    def _member_probabilities(
-        self, i: int, network: nn.Module, config: ModelConfig, x: torch.Tensor
-    ) -> torch.Tensor:
-        """One member's calibrated probabilities, flip-averaged as it serves alone."""
-        channels = config.input.channels
-        z = (x[:, :channels] - getattr(self, f"mean{i}")) / getattr(self, f"std{i}")
-        if config.tta_flip:
-            both = network(torch.cat([z, z.flip(-1)]))
-            logits = both.reshape(2, -1, both.shape[1]).mean(0)  # any batch in ONNX
-        else:
-            logits = network(z)
-        return torch.softmax(logits / config.temperature, dim=1)
+        return torch.stack([member(x) for member in self.members]).mean(0).log()
 
 
 class EnsembleClassifier(TorchClassifier):
@@ -98,7 +90,7 @@ class EnsembleClassifier(TorchClassifier):
         size = members[0].spec.size if members else 0
         config = ModelConfig(
             cls.kind,
-            ensemble_input(size),
+            unit_rgb(size),
             members=tuple(member.config for member in members),
         )
         return cls(config, members)

@@ -11,7 +11,7 @@ from importlib import import_module
 from typing import Any
 
 from kneegrade_ml.models.config import ModelConfig
-from kneegrade_ml.preprocess import GRAY_128, IMAGENET_RGB_224, InputSpec
+from kneegrade_ml.preprocess import GRAY_128, IMAGENET_RGB_224, InputSpec, unit_rgb
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ register(
     ModelKind(
         kind="ensemble",
         display_name="Ensemble",
-        config=ModelConfig("ensemble", InputSpec(224, 3, (0.0,) * 3, (1.0,) * 3)),
+        config=ModelConfig("ensemble", unit_rgb(224)),
         heatmap_caption="Grad-CAM, the mean of the members' maps: where the models looked",
         recipe="real",
         classifier="kneegrade_ml.models.ensemble:EnsembleClassifier",

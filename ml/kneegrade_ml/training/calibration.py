@@ -53,6 +53,12 @@ class Calibration:
     ece_after: float
     ece_after_cross_fitted: float
 
+    @property
+    def helps_unseen_images(self) -> bool:
+        """Whether the temperature, fitted on one half and measured on the other, lowers ECE:
+        the likelihood-optimal temperature can make confidence less truthful."""
+        return self.ece_after_cross_fitted < self.ece_before
+
     def to_dict(self, split: str) -> dict:
         return {"method": "temperature scaling", "split": split, **asdict(self)}
 

@@ -75,12 +75,9 @@ def build_ensemble(
 
 
 def _kept_temperature(fitted: Calibration) -> float:
-    """The fitted temperature if it helps an image it was not fitted on (cross-fitted ECE
-    below the uncalibrated ECE), else 1: the members are calibrated already, and the
-    likelihood-optimal temperature of their mean can make its confidence less truthful."""
-    return (
-        fitted.temperature if fitted.ece_after_cross_fitted < fitted.ece_before else 1.0
-    )
+    """The fitted temperature where it helps unseen images, else 1: the members are
+    calibrated already."""
+    return fitted.temperature if fitted.helps_unseen_images else 1.0
 
 
 def _shared_training(members: Sequence[Path], cards: Sequence[dict]) -> dict:

@@ -1,10 +1,12 @@
 """The models served: each model directory loaded once at start-up, and graded one call at a time.
 
-A model's id is its directory's name: the released ``mobilenetv2-chen2018`` beside the synthetic
-demos ``mobilenetv2``, ``cnn`` and ``rf`` when both folders are served.
+A model's id is its directory's name: the released ``efficientnet-lite0-chen2018`` (and the
+release it superseded, ``mobilenetv2-chen2018``) beside the synthetic demos ``mobilenetv2``,
+``cnn`` and ``rf`` when both folders are served.
 """
 
 import logging
+import re
 import threading
 from collections.abc import Iterable
 from contextlib import nullcontext
@@ -118,6 +120,12 @@ def load_localiser(
     return localiser, LOADED
 
 
+def _release_order(version: str) -> tuple[int, ...]:
+    """A semantic version as numbers, so 1.10.0 comes after 1.9.0; unversioned models first."""
+    match = re.match(r"(\d+)\.(\d+)\.(\d+)", version)
+    return tuple(int(part) for part in match.groups()) if match else ()
+
+
 def model_directories(folders: Iterable[Path]) -> dict[str, Path | None]:
     """Every model directory under ``folders`` by id (None: a folder that does not exist).
 
@@ -192,10 +200,14 @@ class ModelRegistry:
 
 
 def _default(models: dict[str, ServedModel]) -> str | None:
-    """The first model trained on real radiographs, else the SPEC's MobileNetV2, else any."""
+    """The newest release trained on real radiographs, else the SPEC's MobileNetV2, else any.
+
+    A release that replaces another under a new id (a new backbone) leaves the old one served
+    for the clients that ask for it by id; the newest is what everyone else gets.
+    """
     real = [model_id for model_id, m in models.items() if not m.info.demo]
     if real:
-        return real[0]
+        return max(real, key=lambda model_id: _release_order(models[model_id].version))
     if DEFAULT_KIND in models:
         return DEFAULT_KIND
     return next(iter(models), None)

@@ -51,6 +51,28 @@ def test_models_say_what_they_learned_from_and_the_real_one_is_default(both) -> 
     assert demo["metrics_on"].startswith("test split of synthetic knee images")
 
 
+def test_the_newest_real_release_is_the_default(
+    settings_for, real_models: Path, rf_models_dir: Path, tmp_path: Path, sample_png: bytes
+) -> None:
+    models = tmp_path / "models"
+    for model_id, version in (("a-chen2018", "1.9.0"), ("b-chen2018", "1.10.0")):
+        shutil.copytree(real_models / "rf-chen2018", models / model_id)
+        card_file = models / model_id / "model.json"
+        card = json.loads(card_file.read_text())
+        card_file.write_text(json.dumps({**card, "version": version}))
+    settings = settings_for(models_dir=[models, rf_models_dir])
+    with TestClient(create_app(settings)) as client:
+        account = register(client)
+        listed = client.get("/api/models", headers=account.headers).json()
+        made = upload(client, account, sample_png).json()
+    assert [(m["id"], m["default"]) for m in listed] == [
+        ("b-chen2018", True),
+        ("a-chen2018", False),
+        ("rf", False),
+    ]
+    assert made["model"] == "b-chen2018" and made["model_version"] == "1.10.0"
+
+
 def test_each_grade_names_its_model_and_data(both, sample_png: bytes) -> None:
     account = register(both)
     real = upload(both, account, sample_png).json()

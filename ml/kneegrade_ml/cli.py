@@ -208,7 +208,13 @@ def _ensemble(args: argparse.Namespace) -> None:
 
 def _release(args: argparse.Namespace) -> None:
     card = release_model(
-        args.model, args.data, args.out, args.version, args.notes, half=not args.fp32
+        args.model,
+        args.data,
+        args.out,
+        args.version,
+        args.notes,
+        half=not args.fp32,
+        previous=args.supersedes,
     )
     metrics = card["metrics"]
     console.print(
@@ -530,6 +536,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", required=True, help="semantic version, e.g. 1.0.0"
     )
     release.add_argument("--notes", required=True, help="the changelog entry")
+    release.add_argument(
+        "--supersedes",
+        type=Path,
+        help="the earlier release (another directory) this one replaces; its changelog continues",
+    )
     release.add_argument(
         "--fp32", action="store_true", help="store float32 weights (default float16)"
     )

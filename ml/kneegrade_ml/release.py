@@ -148,10 +148,17 @@ def release_model(
     notes: str,
     half: bool = True,
     progress: bool = True,
+    previous: Path | None = None,
 ) -> dict:
-    """Write the release of ``trained`` to ``out`` (version ``version``, changelog ``notes``)."""
+    """Write the release of ``trained`` to ``out`` (version ``version``, changelog ``notes``).
+
+    ``previous`` is the release this one supersedes when it lives in another directory (a new
+    backbone gets a new id): its changelog continues here, so the version line stays readable.
+    """
     if not SEMVER.match(version):
         raise ReleaseError(f"version must be semantic (e.g. 1.2.0), got {version!r}")
+    if previous is not None and not (previous / CARD_FILE).is_file():
+        raise ReleaseError(f"{previous} holds no release to supersede")
     configure_cpu()
     classifier, card = load_bundle(trained)
     if not isinstance(classifier, TorchClassifier):
@@ -162,7 +169,8 @@ def release_model(
     reference = classifier.pixel_logits(pixels).numpy()
     temperature = classifier.config.temperature
 
-    previous = read_card(out) if (out / CARD_FILE).is_file() else {}
+    earlier = previous if previous is not None else out
+    before = read_card(earlier) if (earlier / CARD_FILE).is_file() else {}
     out.mkdir(parents=True, exist_ok=True)
     weights = out / classifier.weights_file
     logits, drift = _store(classifier, card, out, pixels, reference, half)
@@ -180,7 +188,7 @@ def release_model(
         "name": f"KneeGrade KL {display_name(card['kind'])}",
         "version": version,
         "config": classifier.config.to_dict(),
-        "changelog": {version: notes, **(previous.get("changelog") or {})},
+        "changelog": {version: notes, **(before.get("changelog") or {})},
         "intended_use": INTENDED_USE,
         "limitations": limitations(dataset, metrics, classifier.spec.size),
         "training": {**card["training"], "dataset": dataset},
@@ -209,11 +217,19 @@ def release_model(
         "release": {
             "released": datetime.now(UTC).isoformat(timespec="seconds"),
             "from": str(Path(trained).resolve()),
+            "supersedes": _superseded(previous, before),
         },
     }
     (out / CARD_FILE).write_text(_json(released))
     (out / README_FILE).write_text(card_markdown(released))
     return released
+
+
+def _superseded(previous: Path | None, card: dict) -> dict | None:
+    """The release in another directory that this one replaces, by model id and version."""
+    if previous is None:
+        return None
+    return {"id": previous.name, "name": card.get("name"), "version": card.get("version")}
 
 
 def _json(card: dict) -> str:
@@ -308,7 +324,18 @@ def card_markdown(card: dict) -> str:
         "",
         "## Changelog",
         "",
+        *_supersedes(card["release"].get("supersedes")),
         *(f"- {version}: {note}" for version, note in card["changelog"].items()),
         "",
     ]
     return "\n".join(lines)
+
+
+def _supersedes(previous: dict | None) -> list[str]:
+    """The line naming the release this one replaced under another id, if any."""
+    if previous is None:
+        return []
+    return [
+        f"Supersedes {previous['name']} {previous['version']} (model id `{previous['id']}`).",
+        "",
+    ]

@@ -116,6 +116,33 @@ def test_a_damaged_weight_file_refuses_to_load(released, tmp_path, damage):
         load_bundle(copy)
 
 
+def test_a_release_under_a_new_id_continues_the_superseded_changelog(
+    released, trained, real_like, tmp_path
+):
+    previous, _ = released
+    out = tmp_path / "efficientnet-lite0-chen2018"
+    card = release_model(
+        trained, real_like, out, "1.2.0", "new backbone", progress=False, previous=previous
+    )
+    assert list(card["changelog"]) == ["1.2.0", "1.1.0", "1.0.0"]
+    assert card["release"]["supersedes"] == {
+        "id": "mobilenetv2-chen2018",
+        "name": card["name"],
+        "version": "1.1.0",
+    }
+    assert "Supersedes KneeGrade KL" in (out / "README.md").read_text()
+    assert json.loads((previous / "model.json").read_text())["version"] == "1.1.0"
+
+
+def test_release_refuses_to_supersede_a_folder_without_a_release(
+    trained, real_like, tmp_path
+):
+    with pytest.raises(ReleaseError, match="no release to supersede"):
+        release_model(
+            trained, real_like, tmp_path / "o", "1.0.0", "x", previous=tmp_path
+        )
+
+
 def test_release_refuses_a_version_that_is_not_semantic(trained, real_like, tmp_path):
     with pytest.raises(ReleaseError, match="semantic"):
         release_model(trained, real_like, tmp_path / "out", "v1", "x", progress=False)

@@ -52,7 +52,11 @@ def test_models_say_what_they_learned_from_and_the_real_one_is_default(both) -> 
 
 
 def test_the_newest_real_release_is_the_default(
-    settings_for, real_models: Path, rf_models_dir: Path, tmp_path: Path, sample_png: bytes
+    settings_for,
+    real_models: Path,
+    rf_models_dir: Path,
+    tmp_path: Path,
+    sample_png: bytes,
 ) -> None:
     models = tmp_path / "models"
     for model_id, version in (("a-chen2018", "1.9.0"), ("b-chen2018", "1.10.0")):

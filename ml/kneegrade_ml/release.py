@@ -229,7 +229,11 @@ def _superseded(previous: Path | None, card: dict) -> dict | None:
     """The release in another directory that this one replaces, by model id and version."""
     if previous is None:
         return None
-    return {"id": previous.name, "name": card.get("name"), "version": card.get("version")}
+    return {
+        "id": previous.name,
+        "name": card.get("name"),
+        "version": card.get("version"),
+    }
 
 
 def _json(card: dict) -> str:

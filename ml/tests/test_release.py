@@ -122,7 +122,13 @@ def test_a_release_under_a_new_id_continues_the_superseded_changelog(
     previous, _ = released
     out = tmp_path / "efficientnet-lite0-chen2018"
     card = release_model(
-        trained, real_like, out, "1.2.0", "new backbone", progress=False, previous=previous
+        trained,
+        real_like,
+        out,
+        "1.2.0",
+        "new backbone",
+        progress=False,
+        previous=previous,
     )
     assert list(card["changelog"]) == ["1.2.0", "1.1.0", "1.0.0"]
     assert card["release"]["supersedes"] == {

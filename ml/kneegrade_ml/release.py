@@ -325,6 +325,7 @@ def card_markdown(card: dict) -> str:
         f"- Training time: {training.get('seconds', 0) / 60:.1f} min"
         + (f" on {training['hardware']}" if training.get("hardware") else ""),
         f"- Weights: {_digests(card['files'])} ({_storage(card['storage'])})",
+        *_starting_weights(training.get("pretrained")),
         "",
         "## Changelog",
         "",
@@ -333,6 +334,18 @@ def card_markdown(card: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _starting_weights(pretrained: dict | None) -> list[str]:
+    """Where the ImageNet weights it was fine-tuned from came from, and under which licence."""
+    if not pretrained:
+        return []
+    file = f" `{pretrained['file']}`" if pretrained.get("file") else ""
+    licence = f"; licence {pretrained['licence']}" if pretrained.get("licence") else ""
+    source = pretrained.get("source", "unrecorded")
+    return [
+        f"- Starting weights: {source},{file} sha256 {pretrained.get('sha256')}{licence}"
+    ]
 
 
 def _supersedes(previous: dict | None) -> list[str]:

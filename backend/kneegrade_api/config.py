@@ -24,8 +24,8 @@ class Settings(BaseSettings):
     comma-separated. A model's id is its directory's name. The default is the released
     real-radiograph model; ``artifacts/models`` holds the synthetic demos ``make pipeline`` builds."""
     default_model: str | None = None
-    """The model id that grades when a request names none; unset means the first model trained
-    on real radiographs, else ``mobilenetv2``, else the first loaded."""
+    """The model id that grades when a request names none; unset means the newest release (by
+    version) trained on real radiographs, else ``mobilenetv2``, else the first loaded."""
     migrate_on_start: bool = True
     """Each server process brings the database to the newest schema as it starts (one at a time,
     under a lock in the data folder). Replicas on several hosts set it false and run

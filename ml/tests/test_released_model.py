@@ -1,4 +1,5 @@
-"""The released real-radiograph model in models/: it loads, proves its weights and grades."""
+"""The released real-radiograph models in models/ (the default and the release it superseded):
+each loads, proves its weights and grades."""
 
 import json
 from pathlib import Path
@@ -14,12 +15,26 @@ from kneegrade_ml.release import SEMVER
 from kneegrade_ml.synth.params import sample_params
 from kneegrade_ml.synth.render import render_knee
 
-RELEASED = Path(__file__).resolve().parents[2] / "models" / "mobilenetv2-chen2018"
+MODELS = Path(__file__).resolve().parents[2] / "models"
+RELEASES = ["efficientnet-lite0-chen2018", "mobilenetv2-chen2018"]
+
+
+@pytest.fixture(scope="module", params=RELEASES)
+def released(request: pytest.FixtureRequest) -> Path:
+    return MODELS / request.param
 
 
 @pytest.fixture(scope="module")
-def card() -> dict:
-    return json.loads((RELEASED / "model.json").read_text())
+def card(released: Path) -> dict:
+    return json.loads((released / "model.json").read_text())
+
+
+def test_models_holds_the_releases_and_the_newest_supersedes_the_other() -> None:
+    assert sorted(p.name for p in MODELS.iterdir() if p.is_dir()) == RELEASES
+    newest = json.loads((MODELS / RELEASES[0] / "model.json").read_text())
+    superseded = newest["release"]["supersedes"]
+    assert superseded["id"] == RELEASES[1]
+    assert list(newest["changelog"])[1] == superseded["version"]
 
 
 def test_the_card_is_versioned_attributed_and_measured(card: dict) -> None:
@@ -37,19 +52,19 @@ def test_the_card_is_versioned_attributed_and_measured(card: dict) -> None:
     assert not ModelInfo.from_card(card).demo
 
 
-def test_every_weight_file_matches_its_sha256(card: dict) -> None:
+def test_every_weight_file_matches_its_sha256(released: Path, card: dict) -> None:
     for name, record in card["files"].items():
-        assert sha256_file(RELEASED / name) == record["sha256"]
-    total = sum(p.stat().st_size for p in RELEASED.parent.rglob("*") if p.is_file())
+        assert sha256_file(released / name) == record["sha256"]
+    total = sum(p.stat().st_size for p in MODELS.rglob("*") if p.is_file())
     assert total < 30 * 1024 * 1024
 
 
-def test_it_grades_a_knee_to_a_valid_result(card: dict) -> None:
-    classifier, _ = load_bundle(RELEASED)
+def test_it_grades_a_knee_to_a_valid_result(released: Path, card: dict) -> None:
+    classifier, _ = load_bundle(released)
     assert classifier.config.temperature == card["calibration"]["temperature"]
     rng = np.random.default_rng(3)
     knee = render_knee(sample_params(2, rng), rng)
-    prediction = Predictor(RELEASED).predict(Image.fromarray(knee))
+    prediction = Predictor(released).predict(Image.fromarray(knee))
     assert 0 <= prediction.grade <= 4
     assert sum(prediction.probabilities) == pytest.approx(1.0)
     assert prediction.confidence == max(prediction.probabilities)

@@ -188,7 +188,7 @@ def release_model(
         "name": f"KneeGrade KL {display_name(card['kind'])}",
         "version": version,
         "config": classifier.config.to_dict(),
-        "changelog": {version: notes, **(before.get("changelog") or {})},
+        "changelog": _changelog(version, notes, before.get("changelog") or {}),
         "intended_use": INTENDED_USE,
         "limitations": limitations(dataset, metrics, classifier.spec.size),
         "training": {**card["training"], "dataset": dataset},
@@ -223,6 +223,11 @@ def release_model(
     (out / CARD_FILE).write_text(_json(released))
     (out / README_FILE).write_text(card_markdown(released))
     return released
+
+
+def _changelog(version: str, notes: str, earlier: dict[str, str]) -> dict[str, str]:
+    """``notes`` as the newest entry; a version released again replaces its own older entry."""
+    return {version: notes, **{v: n for v, n in earlier.items() if v != version}}
 
 
 def _superseded(previous: Path | None, card: dict) -> dict | None:

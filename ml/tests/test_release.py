@@ -136,6 +136,11 @@ def test_a_release_under_a_new_id_continues_the_superseded_changelog(
         previous=previous,
     )
     assert list(card["changelog"]) == ["1.2.0", "1.1.0", "1.0.0"]
+    card = release_model(
+        trained, real_like, out, "1.2.0", "corrected", progress=False, previous=previous
+    )
+    assert card["changelog"]["1.2.0"] == "corrected"
+    assert list(card["changelog"]) == ["1.2.0", "1.1.0", "1.0.0"]
     assert card["release"]["supersedes"] == {
         "id": "mobilenetv2-chen2018",
         "name": card["name"],

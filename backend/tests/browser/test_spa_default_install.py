@@ -29,7 +29,9 @@ def live_server(
 def test_an_upload_is_graded_by_the_released_model_named_with_version_and_data(
     page: Page, api, live_server
 ) -> None:
-    card = json.loads((RELEASED / "efficientnet-lite0-chen2018" / "model.json").read_text())
+    card = json.loads(
+        (RELEASED / "efficientnet-lite0-chen2018" / "model.json").read_text()
+    )
     sign_in(page, new_user(api), "upload")
     expect(page.get_by_label("Model")).to_have_value("efficientnet-lite0-chen2018")
     page.locator("#file-input").set_input_files(samples(live_server.samples)[4])

@@ -224,7 +224,10 @@ def test_recipe_model_reloads_with_its_split_and_temperature(recipe_model):
     assert TrainOptions(**card["options"]) == RECIPE
     config = classifier.config
     assert config.trainable_from == 16 and config.tta_flip
-    assert config.temperature == card["calibration"]["temperature"]
+    calibration = card["calibration"]
+    kept = calibration["ece_after_cross_fitted"] < calibration["ece_before"]
+    assert calibration["kept"] is kept
+    assert config.temperature == (calibration["temperature"] if kept else 1.0)
     assert len(classifier.network.trunk) == 16
 
 

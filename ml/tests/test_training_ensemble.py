@@ -22,7 +22,7 @@ from kneegrade_ml.models.ensemble import EnsembleClassifier
 from kneegrade_ml.predictor import Predictor
 from kneegrade_ml.release import release_model
 from kneegrade_ml.training.calibration import Calibration
-from kneegrade_ml.training.ensemble import _kept_temperature, build_ensemble
+from kneegrade_ml.training.ensemble import build_ensemble
 
 MEMBERS = ("mobilenetv2", "efficientnet-lite0")
 
@@ -189,5 +189,5 @@ def test_a_temperature_is_kept_only_where_it_helps_unseen_images():
     hurts = Calibration(
         0.9, ece_before=0.033, ece_after=0.038, ece_after_cross_fitted=0.034
     )
-    assert _kept_temperature(helps) == 1.5
-    assert _kept_temperature(hurts) == 1.0
+    assert helps.kept_temperature == 1.5 and helps.to_dict("val")["kept"]
+    assert hurts.kept_temperature == 1.0 and not hurts.to_dict("val")["kept"]

@@ -59,8 +59,18 @@ class Calibration:
         the likelihood-optimal temperature can make confidence less truthful."""
         return self.ece_after_cross_fitted < self.ece_before
 
+    @property
+    def kept_temperature(self) -> float:
+        """The temperature to serve: the fitted one where it helps unseen images, else 1."""
+        return self.temperature if self.helps_unseen_images else 1.0
+
     def to_dict(self, split: str) -> dict:
-        return {"method": "temperature scaling", "split": split, **asdict(self)}
+        return {
+            "method": "temperature scaling",
+            "split": split,
+            **asdict(self),
+            "kept": self.helps_unseen_images,
+        }
 
 
 def cross_fitted_probabilities(

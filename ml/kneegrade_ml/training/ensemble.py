@@ -19,7 +19,7 @@ from kneegrade_ml.models.ensemble import EnsembleClassifier
 from kneegrade_ml.models.outputs import softmax_with_temperature
 from kneegrade_ml.provenance import hardware, source_revision
 from kneegrade_ml.runtime import configure_cpu
-from kneegrade_ml.training.calibration import Calibration, calibrate
+from kneegrade_ml.training.calibration import calibrate
 from kneegrade_ml.training.train import held_out_split
 
 SHARED = ("counts", "file_list_sha256")
@@ -49,7 +49,7 @@ def build_ensemble(
     labels = labels.numpy()
     logits = classifier.pixel_logits(pixels).numpy()
     fitted = calibrate(logits, labels)
-    temperature = _kept_temperature(fitted)
+    temperature = fitted.kept_temperature
     classifier.config = classifier.config.with_temperature(temperature)
     probabilities = softmax_with_temperature(logits, temperature)
     members_seconds = sum(card["training"].get("seconds") or 0 for card in cards)
@@ -69,15 +69,9 @@ def build_ensemble(
             "hardware": hardware("cpu"),
         },
         "metrics": {"split": split, **compute_metrics(labels, probabilities)},
-        "calibration": {**fitted.to_dict(split), "kept": temperature != 1.0},
+        "calibration": fitted.to_dict(split),
     }
     return save_bundle(classifier, out, card)
-
-
-def _kept_temperature(fitted: Calibration) -> float:
-    """The fitted temperature where it helps unseen images, else 1: the members are
-    calibrated already."""
-    return fitted.temperature if fitted.helps_unseen_images else 1.0
 
 
 def _shared_training(members: Sequence[Path], cards: Sequence[dict]) -> dict:

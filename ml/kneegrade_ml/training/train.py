@@ -193,9 +193,10 @@ def train_model(
         if options.calibrate:
             logits = classifier.pixel_logits(val_pixels).numpy()
             fitted = calibrate(logits, labels, options.seed)
-            classifier.config = classifier.config.with_temperature(fitted.temperature)
+            temperature = fitted.kept_temperature
+            classifier.config = classifier.config.with_temperature(temperature)
             calibration = fitted.to_dict(held_out)
-            probabilities = softmax_with_temperature(logits, fitted.temperature)
+            probabilities = softmax_with_temperature(logits, temperature)
         else:
             probabilities = classifier.predict_pixels(val_pixels)
         metrics = {"split": held_out, **compute_metrics(labels, probabilities)}

@@ -6,7 +6,6 @@ release it superseded, ``mobilenetv2-chen2018``) beside the synthetic demos ``mo
 """
 
 import logging
-import re
 import threading
 from collections.abc import Iterable
 from contextlib import nullcontext
@@ -120,12 +119,6 @@ def load_localiser(
     return localiser, LOADED
 
 
-def _release_order(version: str) -> tuple[int, ...]:
-    """A semantic version as numbers, so 1.10.0 comes after 1.9.0; unversioned models first."""
-    match = re.match(r"(\d+)\.(\d+)\.(\d+)", version)
-    return tuple(int(part) for part in match.groups()) if match else ()
-
-
 def model_directories(folders: Iterable[Path]) -> dict[str, Path | None]:
     """Every model directory under ``folders`` by id (None: a folder that does not exist).
 
@@ -207,7 +200,7 @@ def _default(models: dict[str, ServedModel]) -> str | None:
     """
     real = [model_id for model_id, m in models.items() if not m.info.demo]
     if real:
-        return max(real, key=lambda model_id: _release_order(models[model_id].version))
+        return max(real, key=lambda model_id: models[model_id].info.release_order)
     if DEFAULT_KIND in models:
         return DEFAULT_KIND
     return next(iter(models), None)

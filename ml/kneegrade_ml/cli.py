@@ -214,7 +214,7 @@ def _release(args: argparse.Namespace) -> None:
         args.version,
         args.notes,
         half=not args.fp32,
-        previous=args.supersedes,
+        supersedes=args.supersedes,
     )
     metrics = card["metrics"]
     console.print(

@@ -5,6 +5,7 @@ a field existed still read: a model whose training data is not recorded as real 
 demo, never presented as able to grade a real knee.
 """
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from kneegrade_ml.models.registry import display_name
 DEMO_NOTE = "Demo only: trained on synthetic images, it cannot grade real radiographs."
 UNKNOWN_NOTE = "Training data not recorded: not validated on real radiographs."
 UNRECORDED_NOTE = "Graded before KneeGrade recorded what its models learned from: treat as unvalidated."
+SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+"""A release's version: major.minor.patch, with an optional pre-release and build."""
 
 
 def model_warning(data_kind: str | None) -> str | None:
@@ -40,6 +43,12 @@ class ModelInfo:
     """One line: which images its headline metrics were measured on."""
     intended_use: str | None
     limitations: tuple[str, ...]
+
+    @property
+    def release_order(self) -> tuple[int, ...]:
+        """The version as numbers, so 1.10.0 comes after 1.9.0; unversioned models first."""
+        match = SEMVER.match(self.version)
+        return tuple(int(part) for part in match.groups()) if match else ()
 
     @property
     def demo(self) -> bool:

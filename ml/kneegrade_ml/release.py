@@ -7,7 +7,6 @@ integrator or a reviewer reads (``model.json``, and the same as ``README.md``).
 """
 
 import json
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from kneegrade_ml.evaluation.metrics import (
     expected_calibration_error,
 )
 from kneegrade_ml.grades import GRADES, grade_name
+from kneegrade_ml.modelcard import SEMVER
 from kneegrade_ml.models.base import TorchClassifier
 from kneegrade_ml.models.outputs import softmax_with_temperature
 from kneegrade_ml.models.registry import display_name
@@ -33,7 +33,6 @@ from kneegrade_ml.training.train import held_out_split
 README_FILE = "README.md"
 HALF_TOLERANCE = 1e-3
 """Largest change in any probability that half-precision storage may cause; else float32."""
-SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 
 
 class ReleaseError(ValueError):
@@ -148,17 +147,17 @@ def release_model(
     notes: str,
     half: bool = True,
     progress: bool = True,
-    previous: Path | None = None,
+    supersedes: Path | None = None,
 ) -> dict:
     """Write the release of ``trained`` to ``out`` (version ``version``, changelog ``notes``).
 
-    ``previous`` is the release this one supersedes when it lives in another directory (a new
+    ``supersedes`` is the earlier release when it lives in another directory (a new
     backbone gets a new id): its changelog continues here, so the version line stays readable.
     """
     if not SEMVER.match(version):
         raise ReleaseError(f"version must be semantic (e.g. 1.2.0), got {version!r}")
-    if previous is not None and not (previous / CARD_FILE).is_file():
-        raise ReleaseError(f"{previous} holds no release to supersede")
+    if supersedes is not None and not (supersedes / CARD_FILE).is_file():
+        raise ReleaseError(f"{supersedes} holds no release to supersede")
     configure_cpu()
     classifier, card = load_bundle(trained)
     if not isinstance(classifier, TorchClassifier):
@@ -169,7 +168,7 @@ def release_model(
     reference = classifier.pixel_logits(pixels).numpy()
     temperature = classifier.config.temperature
 
-    earlier = previous if previous is not None else out
+    earlier = supersedes if supersedes is not None else out
     before = read_card(earlier) if (earlier / CARD_FILE).is_file() else {}
     out.mkdir(parents=True, exist_ok=True)
     weights = out / classifier.weights_file
@@ -217,7 +216,7 @@ def release_model(
         "release": {
             "released": datetime.now(UTC).isoformat(timespec="seconds"),
             "from": str(Path(trained).resolve()),
-            "supersedes": _superseded(previous, before),
+            "supersedes": _superseded(supersedes, before),
         },
     }
     (out / CARD_FILE).write_text(_json(released))
@@ -230,12 +229,12 @@ def _changelog(version: str, notes: str, earlier: dict[str, str]) -> dict[str, s
     return {version: notes, **{v: n for v, n in earlier.items() if v != version}}
 
 
-def _superseded(previous: Path | None, card: dict) -> dict | None:
+def _superseded(directory: Path | None, card: dict) -> dict | None:
     """The release in another directory that this one replaces, by model id and version."""
-    if previous is None:
+    if directory is None:
         return None
     return {
-        "id": previous.name,
+        "id": directory.name,
         "name": card.get("name"),
         "version": card.get("version"),
     }
@@ -334,7 +333,7 @@ def card_markdown(card: dict) -> str:
         "",
         "## Changelog",
         "",
-        *_supersedes(card["release"].get("supersedes")),
+        *_superseded_markdown(card["release"].get("supersedes")),
         *(f"- {version}: {note}" for version, note in card["changelog"].items()),
         "",
     ]
@@ -353,11 +352,9 @@ def _starting_weights(pretrained: dict | None) -> list[str]:
     ]
 
 
-def _supersedes(previous: dict | None) -> list[str]:
+def _superseded_markdown(superseded: dict | None) -> list[str]:
     """The line naming the release this one replaced under another id, if any."""
-    if previous is None:
+    if superseded is None:
         return []
-    return [
-        f"Supersedes {previous['name']} {previous['version']} (model id `{previous['id']}`).",
-        "",
-    ]
+    release = f"{superseded['name']} {superseded['version']}"
+    return [f"Supersedes {release} (model id `{superseded['id']}`).", ""]

@@ -133,11 +133,17 @@ def test_a_release_under_a_new_id_continues_the_superseded_changelog(
         "1.2.0",
         "new backbone",
         progress=False,
-        previous=previous,
+        supersedes=previous,
     )
     assert list(card["changelog"]) == ["1.2.0", "1.1.0", "1.0.0"]
     card = release_model(
-        trained, real_like, out, "1.2.0", "corrected", progress=False, previous=previous
+        trained,
+        real_like,
+        out,
+        "1.2.0",
+        "corrected",
+        progress=False,
+        supersedes=previous,
     )
     assert card["changelog"]["1.2.0"] == "corrected"
     assert list(card["changelog"]) == ["1.2.0", "1.1.0", "1.0.0"]
@@ -172,7 +178,7 @@ def test_release_refuses_to_supersede_a_folder_without_a_release(
 ):
     with pytest.raises(ReleaseError, match="no release to supersede"):
         release_model(
-            trained, real_like, tmp_path / "o", "1.0.0", "x", previous=tmp_path
+            trained, real_like, tmp_path / "o", "1.0.0", "x", supersedes=tmp_path
         )
 
 

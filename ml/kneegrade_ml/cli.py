@@ -38,6 +38,7 @@ from kneegrade_ml.models.config import HEADS
 from kneegrade_ml.models.networks import PretrainedWeightsError
 from kneegrade_ml.models.registry import REGISTRY, trainable_kinds
 from kneegrade_ml.predictor import Predictor
+from kneegrade_ml.preprocess import STANDARDIZATIONS
 from kneegrade_ml.release import ReleaseError, release_model
 from kneegrade_ml.settings import MLSettings
 from kneegrade_ml.synth.dataset import SPLIT_SIZES, generate_dataset
@@ -387,7 +388,9 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         "--trainable-from", type=int, help="MobileNetV2: first trained block (0-18)"
     )
     parser.add_argument(
-        "--input-size", type=int, help="MobileNetV2: input side in pixels (default 224)"
+        "--input-size",
+        type=int,
+        help="input side in pixels of a convolutional network (default: the kind's own)",
     )
     parser.add_argument("--loss", choices=["cross-entropy", "grade-distance"])
     parser.add_argument(
@@ -413,6 +416,12 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         choices=list(AUGMENTATIONS),
         help="what augmented views vary: positioning, contrast and gamma (standard), or those"
         " and another scanner's blur, resolution, noise, sharpening and JPEG (scanner)",
+    )
+    parser.add_argument(
+        "--standardize",
+        choices=list(STANDARDIZATIONS),
+        help="the histogram every image is given before the network reads it, in training"
+        " and serving: as read (none, default) or equalised (equalize)",
     )
     parser.add_argument(
         "--tta-flip",

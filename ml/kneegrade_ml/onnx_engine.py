@@ -27,7 +27,7 @@ class OnnxForward:
     """A classifier's network as an ONNX Runtime session: uint8 pixels in, logits out."""
 
     def __init__(self, classifier: TorchClassifier):
-        spec = classifier.spec
+        spec = self.spec = classifier.spec
         shape = (1, spec.channels, 1, 1)
         self.channels = spec.channels
         self.mean = np.asarray(spec.mean, np.float32).reshape(shape) * 255
@@ -39,13 +39,15 @@ class OnnxForward:
     def __call__(self, pixels: torch.Tensor) -> torch.Tensor:
         outputs = []
         for start in range(0, len(pixels), INFERENCE_BATCH):
-            batch = self.normalize(pixels[start : start + INFERENCE_BATCH].numpy())
+            batch = pixels[start : start + INFERENCE_BATCH]
+            batch = self.normalize(self.spec.standardized(batch).numpy())
             outputs.append(self.session.run(None, {"input": batch})[0])
         return torch.from_numpy(np.concatenate(outputs))
 
     def normalize(self, pixels: np.ndarray) -> np.ndarray:
-        """``InputSpec.normalize`` in NumPy: torch's thread pool stays idle while ONNX Runtime's
-        works (the two spinning together cost more than the arithmetic)."""
+        """``InputSpec.normalize`` of standardised pixels, in NumPy: torch's thread pool stays
+        idle while ONNX Runtime's works (the two spinning together cost more than the
+        arithmetic)."""
         gray = pixels.astype(np.float32)
         return np.ascontiguousarray(
             (np.repeat(gray, self.channels, axis=1) - self.mean) * self.scale

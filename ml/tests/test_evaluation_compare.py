@@ -54,6 +54,21 @@ def test_a_row_says_what_the_model_is_and_how_it_scored(tmp_path):
                    "10.0", "66.0", "66.0", "0.800", "0.400", "34.0", "0.020"]  # fmt: skip
 
 
+def test_a_standardised_input_is_named_beside_its_size_and_makes_its_own_recipe(
+    tmp_path,
+):
+    plain = Result.from_directory(write_card(tmp_path / "plain", 0, 0.66, 0.34))
+    folder = write_card(
+        tmp_path / "eq", 0, 0.66, 0.34, {**REAL_RECIPE, "standardize": "equalize"}
+    )
+    card = json.loads((folder / "model.json").read_text())
+    card["input"]["standardize"] = "equalize"
+    (folder / "model.json").write_text(json.dumps(card))
+    equalised = Result.from_directory(folder)
+    assert table_rows([equalised])[0][3] == "224 (equalize)"
+    assert equalised.recipe != plain.recipe
+
+
 def test_seeds_of_one_recipe_are_summarised_once_each(tmp_path):
     runs = [
         Result.from_directory(write_card(tmp_path / "s0", 0, 0.64, 0.30)),

@@ -1,4 +1,4 @@
-"""Preprocessing is one definition: resize to uint8, then scale and normalise."""
+"""Preprocessing is one definition: resize to uint8, then standardise, scale and normalise."""
 
 import numpy as np
 import pytest
@@ -33,5 +33,43 @@ def test_gray_spec_scales_to_unit_range():
 
 
 def test_spec_round_trips_through_a_model_card():
-    for spec in (IMAGENET_RGB_224, GRAY_128):
+    equalising = InputSpec(64, 3, (0.5,) * 3, (0.5,) * 3, "equalize")
+    for spec in (IMAGENET_RGB_224, GRAY_128, equalising):
         assert InputSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_a_card_written_before_standardisation_reads_as_none():
+    card = IMAGENET_RGB_224.to_dict()
+    del card["standardize"]
+    assert InputSpec.from_dict(card).standardize == "none"
+
+
+def test_an_unknown_standardisation_is_refused():
+    with pytest.raises(ValueError, match="unknown standardisation 'clahe'"):
+        InputSpec(64, 1, (0.0,), (1.0,), "clahe")
+
+
+def _radiograph_like(seed: int = 0) -> torch.Tensor:
+    """Two uint8 (1, 64, 64) images with smooth structure and many grey levels."""
+    rows = torch.linspace(0, 1, 64)[:, None] * torch.linspace(0.3, 1, 64)[None, :]
+    noise = torch.rand(2, 1, 64, 64, generator=torch.Generator().manual_seed(seed))
+    return (200 * rows + 40 * noise).round().clamp(0, 255).to(torch.uint8)
+
+
+def test_equalisation_undoes_a_change_of_exposure_curve():
+    equalising = InputSpec(64, 1, (0.0,), (1.0,), "equalize")
+    pixels = _radiograph_like()
+    darker = (255 * (pixels.float() / 255) ** 1.6).round().to(torch.uint8)
+    as_read = GRAY_128.normalize(pixels) - GRAY_128.normalize(darker)
+    equalised = equalising.normalize(pixels) - equalising.normalize(darker)
+    assert as_read.abs().mean() > 0.05
+    assert equalised.abs().mean() < 0.01
+
+
+def test_each_image_is_equalised_on_its_own_histogram():
+    equalising = InputSpec(64, 1, (0.0,), (1.0,), "equalize")
+    pixels = _radiograph_like()
+    pixels[1] //= 4
+    one_by_one = [equalising.standardized(image[None]) for image in pixels]
+    torch.testing.assert_close(equalising.standardized(pixels), torch.cat(one_by_one))
+    assert GRAY_128.standardized(pixels) is pixels

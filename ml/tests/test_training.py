@@ -12,6 +12,7 @@ from torch import nn
 
 from kneegrade_ml.bundle import load_bundle
 from kneegrade_ml.data.folders import scan_split
+from kneegrade_ml.data.images import read_image
 from kneegrade_ml.data.source import dataset_record
 from kneegrade_ml.evaluation.evaluate import evaluate_model
 from kneegrade_ml.models import networks
@@ -317,6 +318,30 @@ def test_mobilenet_input_size_is_recorded_and_used_to_serve(
     assert predictor.explain(Image.new("L", (300, 200), 90)).shape == (200, 300)
     reloaded = evaluate_model(tmp_path / "m", tiny_synthetic / "test", progress=False)
     assert reloaded["confusion_matrix"] == card["metrics"]["confusion_matrix"]
+
+
+def test_an_equalising_lite_model_at_its_own_size_serves_as_it_trained(
+    tiny_synthetic, tmp_path
+):
+    """--input-size and --standardize reach the card, torch and ONNX serving alike: a darker
+    exposure curve of the same image grades the same."""
+    options = TrainOptions(epochs=1, input_size=64, standardize="equalize")
+    card = train_model(
+        "efficientnet-lite0", tiny_synthetic, tmp_path / "m", options, progress=False
+    )
+    assert card["input"]["size"] == 64
+    assert card["input"]["standardize"] == "equalize"
+    assert card["options"]["standardize"] == "equalize"
+    image = read_image(scan_split(tiny_synthetic / "test")[0].path)
+    darker = Image.eval(image.convert("L"), lambda v: round(255 * (v / 255) ** 1.6))
+    torch_served = Predictor(tmp_path / "m").predict_proba([image, darker])
+    onnx = Predictor(tmp_path / "m", engine="onnx")
+    assert onnx.engine == "onnx"
+    assert onnx.pixels([image]).shape == (1, 1, 64, 64)
+    np.testing.assert_allclose(
+        onnx.predict_proba([image, darker]), torch_served, atol=1e-4
+    )
+    np.testing.assert_allclose(torch_served[0], torch_served[1], atol=0.02)
 
 
 def test_mobilenet_refuses_an_input_too_small_for_its_blocks():

@@ -113,6 +113,23 @@ def test_members_that_learned_from_other_images_are_refused(
     assert not (tmp_path / "out").exists()
 
 
+def test_members_that_standardise_their_input_differently_are_refused(
+    trained_models, tiny_synthetic, tmp_path
+):
+    equalising = tmp_path / "equalising"
+    shutil.copytree(trained_models["efficientnet-lite0"], equalising)
+    card = json.loads((equalising / "model.json").read_text())
+    card["config"]["input"]["standardize"] = card["input"]["standardize"] = "equalize"
+    (equalising / "model.json").write_text(json.dumps(card))
+    with pytest.raises(ModelLoadError, match="standardises its input as 'none'"):
+        build_ensemble(
+            [equalising, trained_models["mobilenetv2"]],
+            tiny_synthetic,
+            tmp_path / "out",
+            progress=False,
+        )
+
+
 @pytest.mark.parametrize(
     ("kinds", "reason"),
     [

@@ -32,6 +32,8 @@ class Result:
     backbone: str
     head: str
     input_size: int
+    standardize: str
+    """The histogram standardisation its input gets (``preprocess.STANDARDIZATIONS``)."""
     epochs: int | None
     """None for an ensemble, whose members each have their own."""
     hardware: str
@@ -58,6 +60,7 @@ class Result:
             name=name or str(directory),
             **(_ensemble(card, members) if members else _trained(card)),
             input_size=card["input"]["size"],
+            standardize=card["input"].get("standardize", "none"),
             hardware=training.get("hardware", "not recorded"),
             minutes=None if seconds is None else seconds / 60,
             split=metrics["split"],
@@ -140,7 +143,10 @@ def table_rows(results: Sequence[Result]) -> list[list[str]]:
 
 def _recipe_cells(r: Result) -> list[str]:
     epochs = "" if r.epochs is None else str(r.epochs)
-    return [r.backbone, r.head, str(r.input_size), epochs]
+    size = str(r.input_size)
+    if r.standardize != "none":
+        size += f" ({r.standardize})"
+    return [r.backbone, r.head, size, epochs]
 
 
 def _row(r: Result) -> list[str]:

@@ -81,16 +81,22 @@ class EnsembleClassifier(TorchClassifier):
                     f"a {member.kind} member reads {member.spec.size} px, the ensemble"
                     f" {self.spec.size} px"
                 )
+            if member.spec.standardize != self.spec.standardize:
+                raise ValueError(
+                    f"a {member.kind} member standardises its input as"
+                    f" {member.spec.standardize!r}, the ensemble as"
+                    f" {self.spec.standardize!r}"
+                )
         self.members = list(members)
         self.network = EnsembleNetwork(self.members).eval()
 
     @classmethod
     def of(cls, members: Sequence[TorchClassifier]) -> "EnsembleClassifier":
         """The ensemble of trained ``members``, uncalibrated (temperature 1)."""
-        size = members[0].spec.size if members else 0
+        first = members[0].spec if members else unit_rgb(0)
         config = ModelConfig(
             cls.kind,
-            unit_rgb(size),
+            unit_rgb(first.size, first.standardize),
             members=tuple(member.config for member in members),
         )
         return cls(config, members)

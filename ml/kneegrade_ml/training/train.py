@@ -37,7 +37,12 @@ only a calibration temperature, which cannot change any grade, is fitted on it w
 def model_config(kind: str, options: TrainOptions) -> ModelConfig:
     """The serving configuration a model of ``kind`` trained with ``options`` will have."""
     info = model_kind(kind)
-    config = replace(info.config, tta_flip=options.tta_flip, head=options.head)
+    config = replace(
+        info.config,
+        input=replace(info.config.input, standardize=options.standardize),
+        tta_flip=options.tta_flip,
+        head=options.head,
+    )
     if config.trainable_from is not None and options.trainable_from is not None:
         config = replace(config, trainable_from=options.trainable_from)
     if options.input_size is not None and info.variable_input:

@@ -56,10 +56,13 @@ class InputSpec:
         return torch.stack([self.resize(image) for image in images])
 
     def standardized(self, pixels: "torch.Tensor") -> "torch.Tensor":
-        """uint8 (N, 1, size, size) with each image's histogram standardised (or as it is)."""
+        """uint8 (N, 1, size, size) with each image's histogram standardised (or as it is:
+        every grade passes here, so ``none`` costs nothing)."""
+        if self.standardize == "none":
+            return pixels
         from torchvision.transforms.v2 import functional as F
 
-        return F.equalize(pixels) if self.standardize == "equalize" else pixels
+        return F.equalize(pixels)
 
     def normalize(self, pixels: "torch.Tensor") -> "torch.Tensor":
         """uint8 (N, 1, size, size) -> float32 (N, channels, size, size), standardised and

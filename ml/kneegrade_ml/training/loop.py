@@ -41,9 +41,7 @@ class TrainOptions:
     tta_flip: bool = False  # predict on the image and its mirror, average the logits
     head: str = "linear"  # or "corn": ordered grades (models.config.HEADS)
     calibrate: bool = False  # fit a temperature on the held-out split (see calibration)
-    input_size: int | None = (
-        None  # a network's input side in pixels; None: its kind's own
-    )
+    input_size: int | None = None  # input side in pixels; None: the kind's own
     standardize: str = "none"  # or "equalize": each image's histogram (preprocess)
     teachers: tuple[str, ...] = ()  # model directories to distil (see distill)
     distill_weight: float = 0.5  # the teachers' share of the loss when there are some

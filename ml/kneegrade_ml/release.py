@@ -153,6 +153,7 @@ def release_model(
 
     ``supersedes`` is the earlier release when it lives in another directory (a new
     backbone gets a new id): its changelog continues here, so the version line stays readable.
+    A new version in the same directory keeps what its id superseded.
     """
     if not SEMVER.match(version):
         raise ReleaseError(f"version must be semantic (e.g. 1.2.0), got {version!r}")
@@ -230,9 +231,10 @@ def _changelog(version: str, notes: str, earlier: dict[str, str]) -> dict[str, s
 
 
 def _superseded(directory: Path | None, card: dict) -> dict | None:
-    """The release in another directory that this one replaces, by model id and version."""
+    """The release in another directory that this one replaces, by model id and version; for a
+    new version in the same directory (``card`` its last one), what that version replaced."""
     if directory is None:
-        return None
+        return (card.get("release") or {}).get("supersedes")
     return {
         "id": directory.name,
         "name": card.get("name"),

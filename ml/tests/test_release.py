@@ -154,6 +154,11 @@ def test_a_release_under_a_new_id_continues_the_superseded_changelog(
     }
     assert "Supersedes KneeGrade KL" in (out / "README.md").read_text()
     assert json.loads((previous / "model.json").read_text())["version"] == "1.1.0"
+    bumped = release_model(
+        trained, real_like, out, "1.3.0", "retrained", progress=False
+    )
+    assert list(bumped["changelog"]) == ["1.3.0", "1.2.0", "1.1.0", "1.0.0"]
+    assert bumped["release"]["supersedes"] == card["release"]["supersedes"]
 
 
 def test_the_card_page_names_the_starting_weights_and_their_licence(released):

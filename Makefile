@@ -20,7 +20,7 @@ DATA ?= $(KNEEGRADE_REAL_DATA)
 # models/mobilenetv2-chen2018, the 1.1.0 release it superseded, for clients that name it).
 RELEASE_ID := efficientnet-lite0-chen2018
 RELEASED := models/$(RELEASE_ID)
-RELEASE_VERSION := 1.2.0
+RELEASE_VERSION := 1.3.0
 TRAINED ?= $(ARTIFACTS)/trained/efficientnet-lite0-real
 REAL_MODELS ?= $(ARTIFACTS)/models-real
 # The model folders `make run` serves, comma-separated: the released model by default;
@@ -61,11 +61,12 @@ pipeline: setup
 	$(BIN)/kneegrade pipeline --root $(ARTIFACTS) --seed $(SEED)
 
 # Rebuild the released model from the public data set: EfficientNet-Lite0 with the real-radiograph
-# recipe and the scanner augmentation, then its release card (version $(RELEASE_VERSION)+rebuild) in $(REAL_MODELS); serve it
-# with `make run MODELS=$(REAL_MODELS)`.
+# recipe and the scanner augmentation at 256 px, then its release card (version
+# $(RELEASE_VERSION)+rebuild) in $(REAL_MODELS); serve it with `make run MODELS=$(REAL_MODELS)`.
 train-real: setup
 	@test -n "$(DATA)" || { echo "set DATA=<folder with train/ and val/> (or KNEEGRADE_REAL_DATA); kneegrade fetch-data chen2018 --out DIR gets one"; exit 2; }
-	$(BIN)/kneegrade train --model efficientnet-lite0 --recipe real --augment scanner --data "$(DATA)" --out $(TRAINED)
+	$(BIN)/kneegrade train --model efficientnet-lite0 --recipe real --augment scanner --input-size 256 \
+	    --data "$(DATA)" --out $(TRAINED)
 	$(BIN)/kneegrade release --model $(TRAINED) --data "$(DATA)" \
 	    --out $(REAL_MODELS)/$(RELEASE_ID) --version $(RELEASE_VERSION)+rebuild \
 	    --notes "Local rebuild of $(RELEASE_VERSION) with make train-real."

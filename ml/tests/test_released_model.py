@@ -34,7 +34,7 @@ def test_models_holds_the_releases_and_the_newest_supersedes_the_other() -> None
     newest = json.loads((MODELS / RELEASES[0] / "model.json").read_text())
     superseded = newest["release"]["supersedes"]
     assert superseded["id"] == RELEASES[1]
-    assert list(newest["changelog"])[1] == superseded["version"]
+    assert superseded["version"] in list(newest["changelog"])[1:]
 
 
 def test_the_card_is_versioned_attributed_and_measured(card: dict) -> None:

@@ -3,7 +3,8 @@
 
 The first model is the reference: each row's ratio is its median over the reference's, the figure
 the accuracy issue bounds (a released model within 1.5x of MobileNetV2's inference time).
-Alternating rounds share whatever else the machine is doing between the models. Saves
+Alternating rounds share whatever else the machine is doing between the models; each round
+warms its model up first (``bench_upload_steps.cpu_and_wall_ms``). Saves
 artifacts/bench/grade_cost.json.
 
 Run: `.venv/bin/python bench/bench_grade_cost.py --model models/mobilenetv2-chen2018 DIR ...`.
@@ -13,10 +14,10 @@ import argparse
 import io
 import json
 import statistics
-import time
 from pathlib import Path
 
 from bench_serving import test_image
+from bench_upload_steps import cpu_and_wall_ms
 from PIL import Image
 from rich.console import Console
 from rich.table import Table
@@ -27,35 +28,17 @@ RESULTS = Path("artifacts/bench/grade_cost.json")
 console = Console()
 
 
-def grade_ms(
-    predictor: Predictor, image: Image.Image, grades: int
-) -> tuple[float, float]:
-    """Mean wall and CPU milliseconds of ``grades`` grades of ``image``."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    for _ in range(grades):
-        predictor.predict(image)
-    return (
-        1000 * (time.perf_counter() - wall) / grades,
-        1000 * (time.process_time() - cpu) / grades,
-    )
-
-
 def measure(models: list[Path], rounds: int, grades: int) -> dict:
     """Each model's per-round mean grade time, the models taking turns round by round."""
     name, data = test_image()
     image = Image.open(io.BytesIO(data))
     image.load()
     predictors = [Predictor(model, engine="onnx") for model in models]
-    for predictor in predictors:
-        grade_ms(predictor, image, 10)
-    walls: dict[str, list[float]] = {str(m): [] for m in models}
-    cpus: dict[str, list[float]] = {str(m): [] for m in models}
+    times: list[list[tuple[float, float]]] = [[] for _ in models]
     for _ in range(rounds):
-        for model, predictor in zip(models, predictors, strict=True):
-            wall, cpu = grade_ms(predictor, image, grades)
-            walls[str(model)].append(wall)
-            cpus[str(model)].append(cpu)
-    reference = statistics.median(walls[str(models[0])])
+        for timed, predictor in zip(times, predictors, strict=True):
+            timed.append(cpu_and_wall_ms(lambda p=predictor: p.predict(image), grades))
+    walls = [statistics.median(wall for _, wall in timed) for timed in times]
     return {
         "image": name,
         "rounds": rounds,
@@ -66,11 +49,13 @@ def measure(models: list[Path], rounds: int, grades: int) -> dict:
                 "version": predictor.card.get("version"),
                 "size": predictor.classifier.spec.size,
                 "engine": predictor.engine,
-                "median_ms": statistics.median(walls[str(model)]),
-                "cpu_ms": statistics.median(cpus[str(model)]),
-                "ratio": statistics.median(walls[str(model)]) / reference,
+                "median_ms": wall,
+                "cpu_ms": statistics.median(cpu for cpu, _ in timed),
+                "ratio": wall / walls[0],
             }
-            for model, predictor in zip(models, predictors, strict=True)
+            for model, predictor, timed, wall in zip(
+                models, predictors, times, walls, strict=True
+            )
         ],
     }
 

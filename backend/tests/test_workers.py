@@ -48,6 +48,7 @@ def two_workers(tmp_path, rf_models_dir) -> Iterator[str]:
     finally:
         server.terminate()
         _, errors = server.communicate(timeout=30)
+        print(errors)  # the workers' log, shown with a failure: restarts, stalls
     assert "Traceback" not in errors, errors
 
 

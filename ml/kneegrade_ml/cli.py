@@ -9,12 +9,14 @@ from collections.abc import Sequence
 from dataclasses import fields, replace
 from pathlib import Path
 
+import torch
 from rich.console import Console
 from rich.table import Table
 
 from kneegrade_ml.bundle import ModelLoadError
 from kneegrade_ml.data.errors import DatasetError
 from kneegrade_ml.data.fetch import DATASETS, fetch_dataset
+from kneegrade_ml.data.folders import scan_dataset
 from kneegrade_ml.data.images import read_image
 from kneegrade_ml.data.summary import describe_dataset
 from kneegrade_ml.evaluation.compare import (
@@ -44,6 +46,7 @@ from kneegrade_ml.settings import MLSettings
 from kneegrade_ml.synth.dataset import SPLIT_SIZES, generate_dataset
 from kneegrade_ml.training.augment import AUGMENTATIONS
 from kneegrade_ml.training.cv import cross_validate
+from kneegrade_ml.training.distill import teach
 from kneegrade_ml.training.ensemble import build_ensemble
 from kneegrade_ml.training.loop import SPEC_OPTIONS, TrainOptions
 from kneegrade_ml.training.pipeline import run_pipeline
@@ -120,6 +123,8 @@ def _pretrained(args: argparse.Namespace) -> Path | None:
 
 
 def _train(args: argparse.Namespace) -> None:
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise DatasetError(f"--device {args.device}: this machine has no CUDA GPU")
     card = train_model(
         args.model,
         args.data,
@@ -127,6 +132,7 @@ def _train(args: argparse.Namespace) -> None:
         _options(args),
         _pretrained(args),
         command=shlex.join(["kneegrade", *args.argv]),
+        device=args.device,
     )
     seconds = card["training"]["seconds"]
     if card["metrics"]:
@@ -134,6 +140,17 @@ def _train(args: argparse.Namespace) -> None:
         console.print(metrics_table(card["metrics"], f"{args.model} on {split}"))
     console.print(
         f"Trained {args.model} in {seconds:.1f} s; model directory {args.out}"
+    )
+
+
+def _teach(args: argparse.Namespace) -> None:
+    samples = scan_dataset(args.data).get("train")
+    if not samples:
+        raise DatasetError(f"{args.data} has no train/ split to teach")
+    teach(args.teachers, samples).save(args.out, samples)
+    console.print(
+        f"{len(args.teachers)} teachers graded {len(samples)} training images; wrote"
+        f" {args.out} (give it to kneegrade train --teachers)"
     )
 
 
@@ -438,7 +455,7 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         nargs="+",
         metavar="MODEL_DIR",
         help="trained models whose mean probabilities on each training image the model also"
-        " learns (knowledge distillation)",
+        " learns (knowledge distillation), or one file kneegrade teach wrote of them",
     )
     parser.add_argument(
         "--distill-weight",
@@ -514,9 +531,29 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--out", type=Path, required=True, help="model directory to write"
     )
+    train.add_argument(
+        "--device",
+        default="cpu",
+        help="where the network trains: cpu (default), or cuda where there is a GPU",
+    )
     _add_training_options(train)
     _add_recipe_options(train)
     train.set_defaults(run=_train)
+
+    teaching = commands.add_parser(
+        "teach",
+        help="grade the training images with teachers once, for distilling several models",
+    )
+    teaching.add_argument(
+        "--teachers", nargs="+", type=Path, required=True, metavar="MODEL_DIR"
+    )
+    teaching.add_argument(
+        "--data", type=Path, required=True, help="the data set with train/"
+    )
+    teaching.add_argument(
+        "--out", type=Path, required=True, help="the teaching file (.json) to write"
+    )
+    teaching.set_defaults(run=_teach)
 
     ensemble = commands.add_parser(
         "ensemble",

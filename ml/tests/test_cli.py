@@ -1,5 +1,6 @@
 """The ``kneegrade`` command as a user runs it."""
 
+import json
 import subprocess
 import sys
 from dataclasses import replace
@@ -30,6 +31,27 @@ def test_data_reports_a_missing_folder_clearly(tmp_path, capsys):
 
 
 @pytest.mark.slow
+def test_train_on_a_missing_gpu_says_so(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    args = ["train", "--model", "cnn", "--data", str(tmp_path), "--out", str(tmp_path)]
+    assert main([*args, "--device", "cuda"]) == 2
+    assert "no CUDA GPU" in capsys.readouterr().err
+
+
+def test_teach_writes_what_train_takes_as_teachers(
+    trained_models, tiny_synthetic, tmp_path, capsys
+):
+    teaching = tmp_path / "teaching.json"
+    args = ["--data", str(tiny_synthetic), "--out", str(teaching)]
+    assert main(["teach", "--teachers", str(trained_models["cnn"]), *args]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert len(json.loads(teaching.read_text())["probabilities"]) == len(
+        list((tiny_synthetic / "train").glob("*/*.png"))
+    )
+    assert main(["teach", "--teachers", str(trained_models["cnn"]),
+                 "--data", str(tmp_path / "none"), "--out", str(teaching)]) == 2  # fmt: skip
+
+
 def test_console_script_is_installed():
     kneegrade = Path(sys.executable).with_name("kneegrade")
     done = subprocess.run(

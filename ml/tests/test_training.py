@@ -11,6 +11,7 @@ from PIL import Image
 from torch import nn
 
 from kneegrade_ml.bundle import load_bundle
+from kneegrade_ml.data.errors import DatasetError
 from kneegrade_ml.data.folders import scan_split
 from kneegrade_ml.data.images import read_image
 from kneegrade_ml.data.source import dataset_record
@@ -21,7 +22,7 @@ from kneegrade_ml.models.registry import create_classifier
 from kneegrade_ml.predictor import Predictor
 from kneegrade_ml.provenance import hardware
 from kneegrade_ml.runtime import usable_cores
-from kneegrade_ml.training.distill import teach
+from kneegrade_ml.training.distill import load_teaching, teach
 from kneegrade_ml.training.learners import learner_for
 from kneegrade_ml.training.loop import (
     TrainOptions,
@@ -409,6 +410,39 @@ def test_a_distilled_model_learns_from_its_teachers_and_names_them(
     assert card["hyperparameters"]["distill_weight"] == 0.7
     with pytest.raises(ValueError, match="distillation"):
         learner_for(build_classifier("rf", options), options)
+
+
+def test_a_saved_teaching_stands_in_for_its_teachers(
+    trained_models, tiny_synthetic, tmp_path
+):
+    teachers = (str(trained_models["cnn"]),)
+    samples = scan_split(tiny_synthetic / "train")
+    taught = teach(teachers, samples, progress=False)
+    saved = tmp_path / "teaching.json"
+    taught.save(saved, samples)
+    loaded = load_teaching(saved, list(reversed(samples)))
+    np.testing.assert_allclose(
+        loaded.probabilities, taught.probabilities.flip(0), atol=1e-6
+    )
+    options = TrainOptions(epochs=1, teachers=(str(saved),))
+    card = train_model("cnn", tiny_synthetic, tmp_path / "m", options, progress=False)
+    assert card["training"]["teachers"] == taught.teachers
+    assert list(card["options"]["teachers"]) == [str(saved)]
+
+
+def test_a_saved_teaching_must_cover_every_training_image(
+    trained_models, tiny_synthetic, tmp_path
+):
+    samples = scan_split(tiny_synthetic / "train")
+    saved = tmp_path / "teaching.json"
+    teach((str(trained_models["cnn"]),), samples[:-1], progress=False).save(
+        saved, samples[:-1]
+    )
+    with pytest.raises(DatasetError, match="no teachers' probabilities for 1 training"):
+        load_teaching(saved, samples)
+    saved.write_text("[1, 2]")
+    with pytest.raises(DatasetError, match="not a teaching"):
+        load_teaching(saved, samples)
 
 
 def test_hardware_counts_one_core_in_the_singular(monkeypatch):

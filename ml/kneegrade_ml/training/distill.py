@@ -1,6 +1,10 @@
 """Knowledge distillation: what an ensemble of trained models says about each training image,
-for one model, as fast as any other, to learn from (``TrainOptions.teachers``)."""
+for one model, as fast as any other, to learn from (``TrainOptions.teachers``).
 
+The teachers' pass is the slow part on a CPU, so it can be saved once (``kneegrade teach``) and
+given to every seed, or to a machine that has the images but not the teachers."""
+
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +13,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from kneegrade_ml.data.errors import DatasetError
 from kneegrade_ml.data.folders import Sample
 from kneegrade_ml.data.images import read_image
 from kneegrade_ml.modelcard import model_reference
@@ -18,12 +23,49 @@ CHUNK = 64
 """Images per teacher call: enough to keep every core busy, little memory."""
 
 
+def sample_key(sample: Sample) -> str:
+    """How a saved teaching names an image: grade folder and file name, as the data set has it."""
+    return f"{sample.grade}/{sample.path.name}"
+
+
 @dataclass(frozen=True)
 class Teaching:
     """The teachers' mean probabilities (N, 5) on the training images, and who they are."""
 
     probabilities: torch.Tensor
     teachers: list[dict]
+
+    def save(self, path: Path, samples: Sequence[Sample]) -> None:
+        """Write it as JSON, each image's probabilities under its ``sample_key``."""
+        rows = self.probabilities.tolist()
+        document = {
+            "teachers": self.teachers,
+            "probabilities": {
+                sample_key(s): [round(p, 6) for p in row]
+                for s, row in zip(samples, rows, strict=True)
+            },
+        }
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(document, indent=1))
+
+
+def load_teaching(path: Path, samples: Sequence[Sample]) -> Teaching:
+    """A teaching ``Teaching.save`` wrote, in the order of ``samples``; every one must be in it."""
+    try:
+        document = json.loads(Path(path).read_text())
+        saved, teachers = document["probabilities"], document["teachers"]
+    except (ValueError, KeyError, TypeError) as err:
+        raise DatasetError(
+            f"{path} is not a teaching written by kneegrade teach"
+        ) from err
+    missing = [sample_key(s) for s in samples if sample_key(s) not in saved]
+    if missing:
+        raise DatasetError(
+            f"{path} has no teachers' probabilities for {len(missing)} training images"
+            f" (e.g. {missing[0]}): run kneegrade teach on this data set"
+        )
+    rows = [saved[sample_key(s)] for s in samples]
+    return Teaching(torch.tensor(rows, dtype=torch.float32), teachers)
 
 
 def teach(
@@ -46,3 +88,12 @@ def teach(
         model_reference(d, p.card) for d, p in zip(teachers, predictors, strict=True)
     ]
     return Teaching(torch.from_numpy(total / len(teachers)).float(), records)
+
+
+def teaching_for(
+    teachers: Sequence[str | Path], samples: Sequence[Sample], progress: bool = True
+) -> Teaching:
+    """The teaching ``--teachers`` names: a saved one (a single file), else the models' own pass."""
+    if len(teachers) == 1 and Path(teachers[0]).is_file():
+        return load_teaching(Path(teachers[0]), samples)
+    return teach(teachers, samples, progress)

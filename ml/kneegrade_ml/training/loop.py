@@ -43,7 +43,7 @@ class TrainOptions:
     calibrate: bool = False  # fit a temperature on the held-out split (see calibration)
     input_size: int | None = None  # input side in pixels; None: the kind's own
     standardize: str = "none"  # or "equalize": each image's histogram (preprocess)
-    teachers: tuple[str, ...] = ()  # model directories to distil (see distill)
+    teachers: tuple[str, ...] = ()  # model directories, or a saved teaching (distill)
     distill_weight: float = 0.5  # the teachers' share of the loss when there are some
 
     def __post_init__(self) -> None:

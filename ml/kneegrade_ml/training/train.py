@@ -22,7 +22,7 @@ from kneegrade_ml.models.registry import create_classifier, model_kind
 from kneegrade_ml.provenance import hardware, source_revision
 from kneegrade_ml.runtime import configure_cpu
 from kneegrade_ml.training.calibration import calibrate
-from kneegrade_ml.training.distill import teach
+from kneegrade_ml.training.distill import teaching_for
 from kneegrade_ml.training.learners import learner_for
 from kneegrade_ml.training.loop import SPEC_OPTIONS, TrainOptions
 
@@ -181,7 +181,9 @@ def train_model(
         )
         validation = (learner.encode(val_pixels, progress=progress), val_grades)
     teaching = (
-        teach(options.teachers, splits["train"], progress) if options.teachers else None
+        teaching_for(options.teachers, splits["train"], progress)
+        if options.teachers
+        else None
     )
     history = learner.fit(
         X,

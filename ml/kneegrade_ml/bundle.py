@@ -10,7 +10,7 @@ import json
 import platform
 from dataclasses import replace
 from datetime import UTC, datetime
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import torch
@@ -39,7 +39,19 @@ def library_versions() -> dict[str, str]:
         "numpy",
         "pillow",
     )
-    return {"python": platform.python_version(), **{p: version(p) for p in packages}}
+    return {
+        "python": platform.python_version(),
+        **{p: installed_version(p) for p in packages},
+    }
+
+
+def installed_version(package: str) -> str:
+    """Its installed version; a source tree on ``PYTHONPATH`` has none, and its card's source
+    revision names the code instead, so saving a model trained that way must not fail."""
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
 
 
 def sha256_file(path: Path) -> str:

@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import replace
+from importlib.metadata import PackageNotFoundError
 from pathlib import Path
 
 import numpy as np
@@ -443,6 +444,21 @@ def test_a_saved_teaching_must_cover_every_training_image(
     saved.write_text("[1, 2]")
     with pytest.raises(DatasetError, match="not a teaching"):
         load_teaching(saved, samples)
+
+
+def test_a_model_trained_from_a_source_tree_is_saved(
+    tiny_synthetic, tmp_path, monkeypatch
+):
+    def version(package: str) -> str:
+        if package == "kneegrade-ml":
+            raise PackageNotFoundError(package)
+        return "1.0"
+
+    monkeypatch.setattr("kneegrade_ml.bundle.version", version)
+    options = TrainOptions(epochs=1)
+    card = train_model("cnn", tiny_synthetic, tmp_path / "m", options, progress=False)
+    assert card["versions"]["kneegrade-ml"] == "not installed"
+    assert load_bundle(tmp_path / "m")[1]["versions"] == card["versions"]
 
 
 def test_hardware_counts_one_core_in_the_singular(monkeypatch):

@@ -123,8 +123,6 @@ def _pretrained(args: argparse.Namespace) -> Path | None:
 
 
 def _train(args: argparse.Namespace) -> None:
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        raise DatasetError(f"--device {args.device}: this machine has no CUDA GPU")
     card = train_model(
         args.model,
         args.data,
@@ -152,6 +150,13 @@ def _teach(args: argparse.Namespace) -> None:
         f"{len(args.teachers)} teachers graded {len(samples)} training images; wrote"
         f" {args.out} (give it to kneegrade train --teachers)"
     )
+
+
+def _device(name: str) -> str:
+    """``--device``: a CUDA device only where torch sees one, so a run never fails late."""
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise argparse.ArgumentTypeError(f"{name}: this machine has no CUDA GPU")
+    return name
 
 
 def _evaluate(args: argparse.Namespace) -> None:
@@ -533,6 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--device",
+        type=_device,
         default="cpu",
         help="where the network trains: cpu (default), or cuda where there is a GPU",
     )

@@ -34,8 +34,10 @@ def test_data_reports_a_missing_folder_clearly(tmp_path, capsys):
 def test_train_on_a_missing_gpu_says_so(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
     args = ["train", "--model", "cnn", "--data", str(tmp_path), "--out", str(tmp_path)]
-    assert main([*args, "--device", "cuda"]) == 2
-    assert "no CUDA GPU" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main([*args, "--device", "cuda"])
+    assert exited.value.code == 2
+    assert "--device: cuda: this machine has no CUDA GPU" in capsys.readouterr().err
 
 
 def test_teach_writes_what_train_takes_as_teachers(

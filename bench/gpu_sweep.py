@@ -103,16 +103,17 @@ def _start(name: str, args: argparse.Namespace, cores: set[int]) -> subprocess.P
     command = [sys.executable, "-m", "kneegrade_ml.cli", "train", *job]
     command += ["--data", str(args.data), "--out", str(args.work / name)]
     command += ["--device", args.device]
-    log = (args.work / f"{name}.log").open("w")
     every = os.sched_getaffinity(0)
     os.sched_setaffinity(0, cores)  # the child inherits it
     try:
-        return subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "OMP_NUM_THREADS": str(len(cores))},
-        )
+        log_path = args.work / f"{name}.log"
+        with log_path.open("w") as log:  # the child keeps its own copy of the file
+            return subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "OMP_NUM_THREADS": str(len(cores))},
+            )
     finally:
         os.sched_setaffinity(0, every)
 

@@ -18,7 +18,6 @@ log (``cards.tar``), within what a device call brings back.
 
 import argparse
 import io
-import json
 import os
 import shutil
 import subprocess
@@ -34,6 +33,7 @@ from rich.table import Table
 from kneegrade_ml.data.folders import IMAGE_SUFFIXES, SPLITS
 from kneegrade_ml.data.images import read_image
 from kneegrade_ml.data.source import DATASET_FILE, SOURCE_FILE
+from kneegrade_ml.evaluation.compare import COLUMNS, Result, scored_on, table_rows
 
 LITE0_256 = [
     "--model", "efficientnet-lite0", "--recipe", "real", "--augment", "scanner",
@@ -52,6 +52,13 @@ JOBS = {
 }  # fmt: skip
 """d: 1.3.0's recipe distilled from the teaching; c: the same without it (the control);
 then one longer run and one leaning more on the teachers."""
+
+
+def _copy_description(source: Path, target: Path) -> None:
+    """The file that says what the data set is (its SOURCE.md, or a synthetic set's JSON)."""
+    for described in (SOURCE_FILE, DATASET_FILE):
+        if (source / described).is_file():
+            shutil.copy(source / described, target / described)
 
 
 def pack(args: argparse.Namespace) -> None:
@@ -76,9 +83,7 @@ def pack(args: argparse.Namespace) -> None:
                 archive.addfile(entry, buffer)
         size = (args.out / f"{split}.tar.gz").stat().st_size / 2**20
         print(f"{split}: {size:.1f} MiB")
-    for described in (SOURCE_FILE, DATASET_FILE):
-        if (args.data / described).is_file():
-            shutil.copy(args.data / described, args.out / described)
+    _copy_description(args.data, args.out)
 
 
 def unpack(args: argparse.Namespace) -> None:
@@ -92,9 +97,7 @@ def unpack(args: argparse.Namespace) -> None:
                 with Image.open(archive.extractfile(entry)) as image:
                     image.convert("L").save(target.with_suffix(".png"))
         print(f"{split}: {sum(1 for _ in split.glob('*/*'))} images")
-    for described in (SOURCE_FILE, DATASET_FILE):
-        if (args.pack / described).is_file():
-            shutil.copy(args.pack / described, args.out / described)
+    _copy_description(args.pack, args.out)
 
 
 def _start(name: str, args: argparse.Namespace, cores: set[int]) -> subprocess.Popen:
@@ -118,28 +121,15 @@ def _start(name: str, args: argparse.Namespace, cores: set[int]) -> subprocess.P
         os.sched_setaffinity(0, every)
 
 
-def _summary(args: argparse.Namespace, seconds: dict[str, float]) -> Table:
-    """Each job's figures on the held-out split, from its card."""
-    table = Table(title=f"Jobs on {args.device}, held-out split as the cards report it")
-    for column in ("job", "minutes", "accuracy %", "macro F1 %", "QWK", "KL 1 rec %"):
-        table.add_column(column, justify="left" if column == "job" else "right")
-    for name in args.jobs:
-        card_path = args.work / name / "model.json"
-        if not card_path.is_file():
-            table.add_row(name, f"{seconds[name] / 60:.1f}", "not finished")
-            continue
-        metrics = json.loads(card_path.read_text())["metrics"]
-        if not metrics:
-            table.add_row(name, f"{seconds[name] / 60:.1f}", "no held-out split")
-            continue
-        table.add_row(
-            name,
-            f"{seconds[name] / 60:.1f}",
-            f"{100 * metrics['accuracy']:.1f}",
-            f"{100 * metrics['f1_macro']:.1f}",
-            f"{metrics['qwk']:.3f}",
-            f"{100 * metrics['per_class']['1']['recall']:.1f}",
-        )
+def _summary(args: argparse.Namespace) -> Table:
+    """The finished jobs' cards as ``kneegrade compare`` reads them, seeds of a recipe summarised."""
+    finished = [n for n in args.jobs if (args.work / n / "model.json").is_file()]
+    results = [Result.from_directory(args.work / n, n) for n in finished]
+    table = Table(title=f"Finished jobs on {args.device}, {scored_on(results)}")
+    for column in COLUMNS:
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for row in table_rows(results):
+        table.add_row(*row)
     return table
 
 
@@ -156,7 +146,6 @@ def run(args: argparse.Namespace) -> None:
         name: _start(name, args, set(cores[i * share : (i + 1) * share] or cores))
         for i, name in enumerate(args.jobs)
     }
-    seconds: dict[str, float] = {}
     while running:
         time.sleep(5)
         late = time.perf_counter() - start > args.deadline
@@ -165,8 +154,8 @@ def run(args: argparse.Namespace) -> None:
                 process.kill()
                 process.wait()
             if process.poll() is not None:
-                seconds[name] = time.perf_counter() - start
-                print(f"{name}: exit {process.returncode} after {seconds[name]:.0f} s")
+                seconds = time.perf_counter() - start
+                print(f"{name}: exit {process.returncode} after {seconds:.0f} s")
                 del running[name]
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.keep:
@@ -178,7 +167,7 @@ def run(args: argparse.Namespace) -> None:
             args.work.glob("*/model.json")
         ):
             archive.add(path, arcname=str(path.relative_to(args.work)))
-    Console(width=120).print(_summary(args, seconds))
+    Console(width=160).print(_summary(args))
 
 
 def main() -> None:

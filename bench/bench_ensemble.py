@@ -7,7 +7,7 @@ model and the ensemble are scored twice: by the argmax, and by the expected grad
 (``expected_grades``, the ordinal decoding). Nothing is fitted on the split: no weights, no
 thresholds. Prints a table (accuracy, QWK, macro-F1, KL 1 recall, MAE, ECE) and saves JSON.
 
-Run: `.venv/bin/python bench/bench_ensemble.py --model models/efficientnet-lite0-chen2018 DIR ...`.
+Run: `.venv/bin/python bench/bench_ensemble.py --model models/efficientnet-lite2-chen2018 DIR ...`.
 """
 
 import argparse

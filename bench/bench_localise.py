@@ -171,7 +171,7 @@ def main() -> int:
         "--data", type=Path, default=Path("../shared/data/knee-kl-chen2018/val")
     )
     parser.add_argument(
-        "--model", type=Path, default=Path("models/efficientnet-lite0-chen2018")
+        "--model", type=Path, default=Path("models/efficientnet-lite2-chen2018")
     )
     parser.add_argument("--localiser", type=Path, default=Path("localiser"))
     parser.add_argument("--limit", type=int, default=None, help="crops per layout")

@@ -61,7 +61,7 @@ def median_ms(run: Run, x: np.ndarray, calls: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--model", type=Path, default=Path("models/efficientnet-lite0-chen2018")
+        "--model", type=Path, default=Path("models/efficientnet-lite2-chen2018")
     )
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=30)

@@ -101,7 +101,7 @@ def main() -> int:
         "--model",
         type=Path,
         nargs="+",
-        default=[Path("models/efficientnet-lite0-chen2018")],
+        default=[Path("models/efficientnet-lite2-chen2018")],
         help="one or more model directories, graded on the same shifted images",
     )
     parser.add_argument(

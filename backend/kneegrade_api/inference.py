@@ -1,8 +1,8 @@
 """The models served: each model directory loaded once at start-up, and graded one call at a time.
 
-A model's id is its directory's name: the released ``efficientnet-lite0-chen2018`` (and the
-release it superseded, ``mobilenetv2-chen2018``) beside the synthetic demos ``mobilenetv2``,
-``cnn`` and ``rf`` when both folders are served.
+A model's id is its directory's name: the released ``efficientnet-lite2-chen2018`` (and the
+releases it superseded, ``efficientnet-lite0-chen2018`` and ``mobilenetv2-chen2018``) beside the
+synthetic demos ``mobilenetv2``, ``cnn`` and ``rf`` when both folders are served.
 """
 
 import logging

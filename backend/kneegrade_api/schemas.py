@@ -205,7 +205,7 @@ class PredictionOut(BaseModel):
     )
     model: str = Field(
         description="the id of the model that graded it",
-        examples=["efficientnet-lite0-chen2018"],
+        examples=["efficientnet-lite2-chen2018"],
     )
     model_kind: str = Field(examples=["mobilenetv2"])
     model_name: str = Field(examples=["KneeGrade KL MobileNetV2"])
@@ -412,7 +412,7 @@ class ModelOut(BaseModel):
 
     id: str = Field(
         description="what to send as `model` to grade with it",
-        examples=["efficientnet-lite0-chen2018"],
+        examples=["efficientnet-lite2-chen2018"],
     )
     kind: str = Field(examples=["mobilenetv2"])
     kind_name: str = Field(

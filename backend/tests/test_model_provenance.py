@@ -133,20 +133,23 @@ def test_the_default_install_grades_with_the_released_real_model(
     settings_for, sample_png: bytes
 ) -> None:
     card = json.loads(
-        (RELEASED_MODELS / "efficientnet-lite0-chen2018" / "model.json").read_text()
+        (RELEASED_MODELS / "efficientnet-lite2-chen2018" / "model.json").read_text()
     )
     with TestClient(create_app(settings_for(models_dir=RELEASED_MODELS))) as client:
         assert client.get("/api/health").json()["status"] == "ok"
         account = register(client)
-        model, superseded = client.get("/api/models", headers=account.headers).json()
-        assert model["id"] == "efficientnet-lite0-chen2018" and model["default"]
+        model, *superseded = client.get("/api/models", headers=account.headers).json()
+        assert model["id"] == "efficientnet-lite2-chen2018" and model["default"]
         assert model["version"] == card["version"] and model["data_kind"] == "real"
         assert model["intended_use"] and model["limitations"] and model["changelog"]
-        assert superseded["id"] == "mobilenetv2-chen2018" and not superseded["default"]
-        assert superseded["data_kind"] == "real"
+        assert [m["id"] for m in superseded] == [
+            "efficientnet-lite0-chen2018",
+            "mobilenetv2-chen2018",
+        ]
+        assert all(m["data_kind"] == "real" and not m["default"] for m in superseded)
         made = upload(client, account, sample_png).json()
         pinned = upload(client, account, sample_png, model="mobilenetv2-chen2018")
     assert pinned.json()["model_version"] == "1.1.0"
-    assert made["model"] == "efficientnet-lite0-chen2018"
+    assert made["model"] == "efficientnet-lite2-chen2018"
     assert made["model_version"] == card["version"]
     assert made["model_name"] == card["name"] and made["model_warning"] is None

@@ -26,7 +26,7 @@ def localiser() -> Localiser:
 
 @pytest.fixture(scope="module")
 def predictor() -> Predictor:
-    served = Predictor(REPO / "models" / "efficientnet-lite0-chen2018", engine="onnx")
+    served = Predictor(REPO / "models" / "efficientnet-lite2-chen2018", engine="onnx")
     assert served.engine == "onnx"
     return served
 

@@ -30,10 +30,10 @@ def test_an_upload_is_graded_by_the_released_model_named_with_version_and_data(
     page: Page, api, live_server
 ) -> None:
     card = json.loads(
-        (RELEASED / "efficientnet-lite0-chen2018" / "model.json").read_text()
+        (RELEASED / "efficientnet-lite2-chen2018" / "model.json").read_text()
     )
     sign_in(page, new_user(api), "upload")
-    expect(page.get_by_label("Model")).to_have_value("efficientnet-lite0-chen2018")
+    expect(page.get_by_label("Model")).to_have_value("efficientnet-lite2-chen2018")
     page.locator("#file-input").set_input_files(samples(live_server.samples)[4])
     page.get_by_role("button", name="Grade X-ray").click()
     provenance = page.get_by_test_id("model-provenance")

@@ -55,10 +55,12 @@ JOBS = {
     **{f"l2-s{s}": [*LITE2, "--input-size", "224", "--seed", str(s)] for s in range(5)},
     **{f"l2r{px}-s{s}": [*LITE2, "--input-size", str(px), "--seed", str(s)]
        for px in (208, 260) for s in range(3)},
+    **{f"l2d-s{s}": [*LITE2, "--input-size", "224", "--seed", str(s), "--teachers", TEACHING]
+       for s in range(5)},
 }  # fmt: skip
 """d: 1.3.0's recipe distilled from the teaching; c: the same without it (the control);
 then one longer run and one leaning more on the teachers. l2: Lite2 at 224 px, and below and at
-its own 260 px (l2r208, l2r260)."""
+its own 260 px (l2r208, l2r260); l2d: Lite2 at 224 px distilled from the teaching."""
 
 PART_BYTES = 15 * 2**20
 """A kept model comes back in parts of this size: a call brings back files of 16 MiB at most."""

@@ -134,14 +134,14 @@ def _start(name: str, args: argparse.Namespace, cores: set[int]) -> subprocess.P
 
 
 def _keep(model: Path, out: Path) -> None:
-    """The model directory as a tar in parts (``NAME.tar.0``, ``.1``...): ``cat NAME.tar.* | tar x``
-    puts it back together."""
+    """The model directory as a tar in parts (``NAME.tar.00``, ``.01``...): ``cat NAME.tar.* | tar x``
+    puts it back together (the shell's sorted glob is the parts' order)."""
     whole = model.parent / f"{model.name}.tar"
     with tarfile.open(whole, "w") as archive:
         archive.add(model, arcname=model.name)
     with whole.open("rb") as source:
         for part, chunk in enumerate(iter(lambda: source.read(PART_BYTES), b"")):
-            (out / f"{model.name}.tar.{part}").write_bytes(chunk)
+            (out / f"{model.name}.tar.{part:02d}").write_bytes(chunk)
     whole.unlink()
 
 

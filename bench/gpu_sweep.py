@@ -44,6 +44,9 @@ LITE0_256 = [
 LITE2 = ["--model", "efficientnet-lite2", "--recipe", "real", "--augment", "scanner"]
 """The Lite2 rows' recipe: 1.2.0's with Lite2 (README, "Real radiographs")."""
 
+LITE2_224 = [*LITE2, "--input-size", "224"]
+"""The 1.4.0 release's recipe (Lite2's own size is 260 px)."""
+
 TEACHING = "TEACHING"
 """Stands for ``--teachers``' file in a job's arguments."""
 
@@ -52,11 +55,10 @@ JOBS = {
     **{f"c{s}": [*LITE0_256, "--seed", str(s)] for s in range(3)},
     "d0e12": [*LITE0_256, "--seed", "0", "--teachers", TEACHING, "--epochs", "12"],
     "d0w8": [*LITE0_256, "--seed", "0", "--teachers", TEACHING, "--distill-weight", "0.8"],
-    **{f"l2-s{s}": [*LITE2, "--input-size", "224", "--seed", str(s)] for s in range(5)},
+    **{f"l2-s{s}": [*LITE2_224, "--seed", str(s)] for s in range(5)},
     **{f"l2r{px}-s{s}": [*LITE2, "--input-size", str(px), "--seed", str(s)]
        for px in (208, 260) for s in range(3)},
-    **{f"l2d-s{s}": [*LITE2, "--input-size", "224", "--seed", str(s), "--teachers", TEACHING]
-       for s in range(5)},
+    **{f"l2d-s{s}": [*LITE2_224, "--seed", str(s), "--teachers", TEACHING] for s in range(5)},
 }  # fmt: skip
 """d: 1.3.0's recipe distilled from the teaching; c: the same without it (the control);
 then one longer run and one leaning more on the teachers. l2: Lite2 at 224 px, and below and at

@@ -16,11 +16,12 @@ endif
 # Real radiographs for `make train-real`: DATA=..., else $KNEEGRADE_REAL_DATA, else ../shared's copy.
 KNEEGRADE_REAL_DATA ?= $(wildcard ../shared/data/knee-kl-chen2018)
 DATA ?= $(KNEEGRADE_REAL_DATA)
+need_data = @test -n "$(DATA)" || { echo "set DATA=<folder with train/ and val/> (or KNEEGRADE_REAL_DATA); kneegrade fetch-data chen2018 --out DIR gets one"; exit 2; }
 # The released real-radiograph model, committed in models/ and served by default (beside the
 # releases it superseded, EfficientNet-Lite0 1.3.0 and MobileNetV2 1.1.0, for clients that name them).
 RELEASE_ID := efficientnet-lite2-chen2018
 RELEASED := models/$(RELEASE_ID)
-RELEASE_VERSION := 1.4.0
+RELEASE_VERSION := 1.5.0
 TRAINED ?= $(ARTIFACTS)/trained/efficientnet-lite2-real
 REAL_MODELS ?= $(ARTIFACTS)/models-real
 # The model folders `make run` serves, comma-separated: the released model by default;
@@ -60,35 +61,52 @@ synth: setup
 pipeline: setup
 	$(BIN)/kneegrade pipeline --root $(ARTIFACTS) --seed $(SEED)
 
-# Rebuild the released model from the public data set: EfficientNet-Lite2 with the real-radiograph
-# recipe and the scanner augmentation at 224 px, then its release card (version
-# $(RELEASE_VERSION)+rebuild) in $(REAL_MODELS); serve it with `make run MODELS=$(REAL_MODELS)`.
-train-real: setup
-	@test -n "$(DATA)" || { echo "set DATA=<folder with train/ and val/> (or KNEEGRADE_REAL_DATA); kneegrade fetch-data chen2018 --out DIR gets one"; exit 2; }
-	$(BIN)/kneegrade train --model efficientnet-lite2 --recipe real --augment scanner --input-size 224 \
-	    --data "$(DATA)" --out $(TRAINED)
+# The released recipe: EfficientNet-Lite2 with the real-radiograph recipe and the scanner
+# augmentation at 224 px.
+REAL_RECIPE := --recipe real --augment scanner --input-size 224
+# Its teachers: two more Lite2 seeds and a Lite1 with the same recipe, and their flip-averaged
+# grades of every train image (`kneegrade teach`); about 3 hours on 2 cores, made once.
+# TEACHING=FILE uses a teaching made before.
+TEACHERS := $(ARTIFACTS)/teachers
+TEACHING ?= $(TEACHERS)/teaching.json
+
+# Rebuild the released model from the public data set: the recipe above distilled from the
+# teaching, then its release card (version $(RELEASE_VERSION)+rebuild) in $(REAL_MODELS); serve it
+# with `make run MODELS=$(REAL_MODELS)`.
+train-real: setup $(TEACHING)
+	$(need_data)
+	$(BIN)/kneegrade train --model efficientnet-lite2 $(REAL_RECIPE) --teachers $(TEACHING) --data "$(DATA)" --out $(TRAINED)
 	$(BIN)/kneegrade release --model $(TRAINED) --data "$(DATA)" \
 	    --out $(REAL_MODELS)/$(RELEASE_ID) --version $(RELEASE_VERSION)+rebuild \
 	    --notes "Local rebuild of $(RELEASE_VERSION) with make train-real."
+
+$(TEACHING): | setup
+	$(need_data)
+	$(BIN)/kneegrade train --model efficientnet-lite2 $(REAL_RECIPE) --seed 1 --data "$(DATA)" --out $(TEACHERS)/lite2-s1
+	$(BIN)/kneegrade train --model efficientnet-lite2 $(REAL_RECIPE) --seed 2 --data "$(DATA)" --out $(TEACHERS)/lite2-s2
+	$(BIN)/kneegrade train --model efficientnet-lite1 $(REAL_RECIPE) --data "$(DATA)" \
+	    --out $(TEACHERS)/lite1-s0
+	$(BIN)/kneegrade teach --teachers $(TEACHERS)/lite2-s1 $(TEACHERS)/lite2-s2 \
+	    $(TEACHERS)/lite1-s0 --data "$(DATA)" --out $@
 
 # Retrain the knee-joint localiser (committed in localiser/) from the real train crops plus
 # rendered synthetic knees; about 17 minutes on 2 cores. LOCALISER_OUT=localiser replaces it.
 LOCALISER_OUT ?= $(ARTIFACTS)/localiser
 train-localiser: setup
-	@test -n "$(DATA)" || { echo "set DATA=<folder with train/ and val/>"; exit 2; }
+	$(need_data)
 	$(BIN)/kneegrade train-localiser --data "$(DATA)/train" --out $(LOCALISER_OUT) \
 	    --steps 1000 --synthetic 1000 --seed $(SEED)
 
 # The localisation benchmark on re-framed real val crops (needs DATA).
 bench-localise: setup
-	@test -n "$(DATA)" || { echo "set DATA=<folder with train/ and val/>"; exit 2; }
+	$(need_data)
 	$(BIN)/python bench/bench_localise.py --data "$(DATA)/val"
 
 # The released model (SHIFT_MODELS="dir ..." for others) on val as is and under each scanner
 # shift; the shifted copy is seeded by SEED (needs DATA).
 SHIFT_MODELS ?= $(RELEASED)
 bench-shift: setup
-	@test -n "$(DATA)" || { echo "set DATA=<folder with train/ and val/>"; exit 2; }
+	$(need_data)
 	$(BIN)/python bench/bench_shift.py --data "$(DATA)/val" --model $(SHIFT_MODELS) --seed $(SEED)
 
 # Maintainers: release what `make train-real` trained as the served model (VERSION, NOTES).

@@ -45,7 +45,7 @@ LITE2 = ["--model", "efficientnet-lite2", "--recipe", "real", "--augment", "scan
 """The Lite2 rows' recipe: 1.2.0's with Lite2 (README, "Real radiographs")."""
 
 LITE2_224 = [*LITE2, "--input-size", "224"]
-"""The 1.4.0 release's recipe (Lite2's own size is 260 px)."""
+"""The 1.4.0 release's recipe, and 1.5.0's with a teaching (Lite2's own size is 260 px)."""
 
 TEACHING = "TEACHING"
 """Stands for ``--teachers``' file in a job's arguments."""

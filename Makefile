@@ -65,9 +65,10 @@ pipeline: setup
 # augmentation at 224 px.
 REAL_RECIPE := --recipe real --augment scanner --input-size 224
 # Its teachers: two more Lite2 seeds and a Lite1 with the same recipe, and their flip-averaged
-# grades of every train image (`kneegrade teach`); about 3 hours on 2 cores, made once.
-# TEACHING=FILE uses a teaching made before.
+# grades of every train image (`kneegrade teach`); about 3 hours on 2 cores, made once and each
+# teacher kept, so a stopped run resumes. TEACHING=FILE uses a teaching made before.
 TEACHERS := $(ARTIFACTS)/teachers
+TEACHER_DIRS := $(addprefix $(TEACHERS)/,efficientnet-lite2-s1 efficientnet-lite2-s2 efficientnet-lite1-s0)
 TEACHING ?= $(TEACHERS)/teaching.json
 
 # Rebuild the released model from the public data set: the recipe above distilled from the
@@ -80,14 +81,14 @@ train-real: setup $(TEACHING)
 	    --out $(REAL_MODELS)/$(RELEASE_ID) --version $(RELEASE_VERSION)+rebuild \
 	    --notes "Local rebuild of $(RELEASE_VERSION) with make train-real."
 
-$(TEACHING): | setup
+$(TEACHERS)/teaching.json: $(addsuffix /model.json,$(TEACHER_DIRS))
+	$(BIN)/kneegrade teach --teachers $(TEACHER_DIRS) --data "$(DATA)" --out $@
+
+# A teacher's directory is named KIND-sSEED; model.json is written last, when it is trained.
+$(TEACHERS)/%/model.json: | setup
 	$(need_data)
-	$(BIN)/kneegrade train --model efficientnet-lite2 $(REAL_RECIPE) --seed 1 --data "$(DATA)" --out $(TEACHERS)/lite2-s1
-	$(BIN)/kneegrade train --model efficientnet-lite2 $(REAL_RECIPE) --seed 2 --data "$(DATA)" --out $(TEACHERS)/lite2-s2
-	$(BIN)/kneegrade train --model efficientnet-lite1 $(REAL_RECIPE) --data "$(DATA)" \
-	    --out $(TEACHERS)/lite1-s0
-	$(BIN)/kneegrade teach --teachers $(TEACHERS)/lite2-s1 $(TEACHERS)/lite2-s2 \
-	    $(TEACHERS)/lite1-s0 --data "$(DATA)" --out $@
+	$(BIN)/kneegrade train --model $(firstword $(subst -s, ,$*)) $(REAL_RECIPE) \
+	    --seed $(lastword $(subst -s, ,$*)) --data "$(DATA)" --out $(@D)
 
 # Retrain the knee-joint localiser (committed in localiser/) from the real train crops plus
 # rendered synthetic knees; about 17 minutes on 2 cores. LOCALISER_OUT=localiser replaces it.

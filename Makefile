@@ -82,6 +82,7 @@ train-real: setup $(TEACHING)
 	    --notes "Local rebuild of $(RELEASE_VERSION) with make train-real."
 
 $(TEACHERS)/teaching.json: $(addsuffix /model.json,$(TEACHER_DIRS))
+	$(need_data)
 	$(BIN)/kneegrade teach --teachers $(TEACHER_DIRS) --data "$(DATA)" --out $@
 
 # A teacher's directory is named KIND-sSEED; model.json is written last, when it is trained.

@@ -3,9 +3,9 @@
 Each model directory grades every image of the split (by default chen2018 val, 826 centred knee
 crops, graded whole as ``kneegrade evaluate --whole-image`` grades them, with each model's own
 flip averaging and temperature); the ensemble averages their calibrated probabilities. Each
-model and the ensemble are scored twice: by the argmax, and by the expected grade rounded
-(``expected_grades``, the ordinal decoding). Nothing is fitted on the split: no weights, no
-thresholds. Prints a table (accuracy, QWK, macro-F1, KL 1 recall, MAE, ECE) and saves JSON.
+model and the ensemble are scored three times: by the argmax, and by the two ordinal decodings,
+the expected grade rounded (``expected_grades``) and the median grade (``median_grades``).
+Nothing is fitted on the split: no weights, no thresholds. Prints a table (accuracy, QWK, macro-F1, KL 1 recall, MAE, ECE) and saves JSON.
 
 Run: `.venv/bin/python bench/bench_ensemble.py --model models/efficientnet-lite2-chen2018 DIR ...`.
 """
@@ -22,12 +22,16 @@ from rich.table import Table
 
 from kneegrade_ml.data.folders import scan_split
 from kneegrade_ml.data.loading import load_pixels
-from kneegrade_ml.evaluation.metrics import compute_metrics, expected_grades
+from kneegrade_ml.evaluation.metrics import (
+    compute_metrics,
+    expected_grades,
+    median_grades,
+)
 from kneegrade_ml.predictor import Predictor
 from kneegrade_ml.runtime import configure_cpu
 
 RESULTS = Path("artifacts/bench/ensemble.json")
-DECODINGS = ("argmax", "expected grade")
+DECODINGS = ("argmax", "expected grade", "median grade")
 
 
 def member_probabilities(model: Path, data: Path) -> tuple[np.ndarray, float]:
@@ -42,7 +46,11 @@ def member_probabilities(model: Path, data: Path) -> tuple[np.ndarray, float]:
 
 def scores(grades: np.ndarray, probabilities: np.ndarray) -> dict[str, dict]:
     """The metrics under each decoding."""
-    decoded = {"argmax": None, "expected grade": expected_grades(probabilities)}
+    decoded = {
+        "argmax": None,
+        "expected grade": expected_grades(probabilities),
+        "median grade": median_grades(probabilities),
+    }
     return {
         name: compute_metrics(grades, probabilities, decoded[name])
         for name in DECODINGS

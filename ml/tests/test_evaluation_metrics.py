@@ -11,6 +11,7 @@ from kneegrade_ml.evaluation.metrics import (
     compute_metrics,
     expected_calibration_error,
     expected_grades,
+    median_grades,
     summarize_cv,
 )
 from kneegrade_ml.grades import GRADE_NAMES
@@ -176,6 +177,18 @@ def test_expected_grade_decoding_rounds_the_mean_grade() -> None:
         ]
     )
     assert expected_grades(probabilities).tolist() == [2, 1, 4]
+
+
+def test_median_grade_decoding_takes_the_first_grade_past_half_the_mass() -> None:
+    probabilities = np.array(
+        [
+            [0.40, 0.00, 0.00, 0.00, 0.60],  # argmax 4, mean 2.4, median 4
+            [0.30, 0.15, 0.10, 0.00, 0.45],  # argmax 4, mean 2.15, median 2
+            [0.45, 0.10, 0.05, 0.40, 0.00],  # argmax 0, mean 1.45, median 1
+        ]
+    )
+    assert median_grades(probabilities).tolist() == [4, 2, 1]
+    assert expected_grades(probabilities).tolist() == [2, 2, 1]
 
 
 def test_metrics_score_the_predictions_given() -> None:

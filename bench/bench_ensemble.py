@@ -5,7 +5,8 @@ crops, graded whole as ``kneegrade evaluate --whole-image`` grades them, with ea
 flip averaging and temperature); the ensemble averages their calibrated probabilities. Each
 model and the ensemble are scored three times: by the argmax, and by the two ordinal decodings,
 the expected grade rounded (``expected_grades``) and the median grade (``median_grades``).
-Nothing is fitted on the split: no weights, no thresholds. Prints a table (accuracy, QWK, macro-F1, KL 1 recall, MAE, ECE) and saves JSON.
+Nothing is fitted on the split: no weights, no thresholds. Prints a table (accuracy, QWK,
+macro-F1, KL 1 recall, MAE, ECE) and saves JSON.
 
 Run: `.venv/bin/python bench/bench_ensemble.py --model models/efficientnet-lite2-chen2018 DIR ...`.
 """

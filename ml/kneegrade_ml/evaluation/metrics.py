@@ -84,8 +84,8 @@ def compute_metrics(
     predicted: np.ndarray | None = None,
 ) -> dict:
     """All headline metrics, as plain floats/ints so the dict dumps to JSON, for ``predicted``
-    grades (by default the argmax; ``expected_grades`` is the ordinal decoding). ECE is always
-    that of the argmax's confidence.
+    grades (by default the argmax; ``expected_grades`` and ``median_grades`` are the ordinal
+    decodings). ECE is always that of the argmax's confidence.
 
     Macro averages run over all five grades (sklearn, ``zero_division=0``), so a grade absent
     from both labels and predictions counts as 0 there. ``qwk`` is None when it is undefined

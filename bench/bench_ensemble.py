@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,11 @@ from kneegrade_ml.predictor import Predictor
 from kneegrade_ml.runtime import configure_cpu
 
 RESULTS = Path("artifacts/bench/ensemble.json")
-DECODINGS = ("argmax", "expected grade", "median grade")
+DECODINGS: dict[str, Callable[[np.ndarray], np.ndarray] | None] = {
+    "argmax": None,  # compute_metrics' default
+    "expected grade": expected_grades,
+    "median grade": median_grades,
+}
 
 
 def member_probabilities(model: Path, data: Path) -> tuple[np.ndarray, float]:
@@ -47,14 +52,11 @@ def member_probabilities(model: Path, data: Path) -> tuple[np.ndarray, float]:
 
 def scores(grades: np.ndarray, probabilities: np.ndarray) -> dict[str, dict]:
     """The metrics under each decoding."""
-    decoded = {
-        "argmax": None,
-        "expected grade": expected_grades(probabilities),
-        "median grade": median_grades(probabilities),
-    }
     return {
-        name: compute_metrics(grades, probabilities, decoded[name])
-        for name in DECODINGS
+        name: compute_metrics(
+            grades, probabilities, decode(probabilities) if decode else None
+        )
+        for name, decode in DECODINGS.items()
     }
 
 

@@ -184,7 +184,7 @@ def test_median_grade_decoding_takes_the_first_grade_past_half_the_mass() -> Non
         [
             [0.40, 0.00, 0.00, 0.00, 0.60],  # argmax 4, mean 2.4, median 4
             [0.30, 0.15, 0.10, 0.00, 0.45],  # argmax 4, mean 2.15, median 2
-            [0.45, 0.10, 0.05, 0.40, 0.00],  # argmax 0, mean 1.45, median 1
+            [0.45, 0.10, 0.05, 0.40, 0.00],  # argmax 0, mean 1.4, median 1
         ]
     )
     assert median_grades(probabilities).tolist() == [4, 2, 1]

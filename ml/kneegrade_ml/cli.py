@@ -334,6 +334,7 @@ def _train_localiser(args: argparse.Namespace) -> None:
         args.seed,
         args.version,
         command,
+        args.augment,
     )
     console.print(
         f"localiser written to {args.out} ({card['training']['seconds']:.0f} s training)"
@@ -658,6 +659,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     localiser.add_argument("--seed", type=int, default=0)
     localiser.add_argument("--version", default="1.0.0")
+    localiser.add_argument(
+        "--augment",
+        choices=list(AUGMENTATIONS),
+        default="standard",
+        help="what the scenes vary: framing, mirror and exposure (standard), or those and"
+        " another scanner's blur, resolution, noise, sharpening and JPEG (scanner)",
+    )
     localiser.set_defaults(run=_train_localiser)
 
     align = commands.add_parser(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from test_data_dicom import dataset, encode
 
@@ -23,10 +24,12 @@ from kneegrade_ml.localise.localiser import (
 )
 from kneegrade_ml.localise.scenes import blank, random_scene
 from kneegrade_ml.localise.training import (
+    augment,
     fit_and_save,
     real_crops,
     synthetic_crops,
 )
+from kneegrade_ml.training.augment import ScannerAugmentation
 
 SHIPPED = Path(__file__).resolve().parents[2] / "localiser"
 
@@ -74,6 +77,19 @@ def test_a_shifted_scene_frames_the_crop_where_it_moved(knees):
 
 def test_blank_scenes_have_no_knee():
     assert blank((224, 600), np.random.default_rng(1)).joints == []
+
+
+def test_the_scanner_augmentation_changes_the_pixels_not_the_frames(knees):
+    """Scenes drawn with the same generator differ only by the scanner's look."""
+    scene = random_scene("wide", knees.pixels[0], "left", np.random.default_rng(4))
+    torch.manual_seed(0)
+    scanner = ScannerAugmentation()
+    plain = augment(scene, np.random.default_rng(5))
+    looks = [augment(scene, np.random.default_rng(5), scanner) for _ in range(5)]
+    assert all(look.joints == plain.joints for look in looks)
+    assert all(look.image.shape == plain.image.shape for look in looks)
+    assert all(look.image.dtype == np.uint8 for look in looks)
+    assert any(not np.array_equal(look.image, plain.image) for look in looks)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -179,11 +195,22 @@ def test_a_trained_localiser_round_trips_and_refuses_changed_weights(tmp_path):
     card = fit_and_save(None, out, steps=2, synthetic=4, seed=0, version="0.0.1",
                         command="kneegrade train-localiser")  # fmt: skip
     assert card["trained_on"]["synthetic_crops"] == 4
+    assert card["training"]["augment"] == "standard"
     assert Localiser(out).version == "0.0.1"
     with (out / "model.pt").open("ab") as weights:
         weights.write(b"x")
     with pytest.raises(ModelLoadError, match="sha256"):
         Localiser(out)
+
+
+def test_the_localiser_trains_with_another_scanners_look_and_says_so(tmp_path):
+    card = fit_and_save(None, tmp_path / "localiser", steps=2, synthetic=4, seed=0,
+                        version="0.0.1", command="kneegrade train-localiser",
+                        augmentation="scanner")  # fmt: skip
+    assert card["training"]["augment"] == "scanner"
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        fit_and_save(None, tmp_path / "other", steps=1, synthetic=4, seed=0,
+                     version="0.0.1", command="", augmentation="fog")  # fmt: skip
 
 
 def test_real_crops_read_sides_and_partners_from_oai_names(tmp_path):

@@ -24,6 +24,7 @@ from kneegrade_ml.localise.scenes import Scene, random_scene
 from kneegrade_ml.provenance import source_revision
 from kneegrade_ml.synth.params import sample_params
 from kneegrade_ml.synth.render import render_knee
+from kneegrade_ml.training.augment import AUGMENTATIONS, ScannerAugmentation
 
 LAYOUT_WEIGHTS = {
     "crop": 0.12,
@@ -110,12 +111,18 @@ def sample_scene(
     return random_scene(layout, crops.pixels[i], crops.sides[i], rng, other)
 
 
-def augment(scene: Scene, rng: np.random.Generator) -> Scene:
-    """Mirror (a mirrored right knee is a left one) and change exposure (gamma, contrast)."""
+def augment(
+    scene: Scene, rng: np.random.Generator, scanner: ScannerAugmentation | None = None
+) -> Scene:
+    """Mirror (a mirrored right knee is a left one), change exposure (gamma, contrast) and, with
+    ``scanner``, give the scene another scanner's look (blur, noise, sharpening, JPEG)."""
     image = scene.image.astype(np.float32) / 255
     image = np.clip(
         (image ** rng.uniform(0.7, 1.4) - 0.5) * rng.uniform(0.7, 1.3) + 0.5, 0, 1
     )
+    if scanner is not None:
+        pixels = torch.from_numpy(np.rint(image * 255).astype(np.uint8))[None]
+        image = scanner(pixels)[0].numpy().astype(np.float32) / 255
     joints = scene.joints
     if rng.random() < 0.5:
         image = image[:, ::-1]
@@ -128,11 +135,16 @@ def augment(scene: Scene, rng: np.random.Generator) -> Scene:
     return Scene(np.ascontiguousarray(image * 255).astype(np.uint8), joints)
 
 
-def batch(crops: KneeCrops, size: int, rng: np.random.Generator):
+def batch(
+    crops: KneeCrops,
+    size: int,
+    rng: np.random.Generator,
+    scanner: ScannerAugmentation | None = None,
+):
     """Inputs (N, 1, 256, 256), target maps (N, 5, 64, 64) and centre masks (N, 64, 64)."""
     inputs, maps, centres = [], [], []
     for _ in range(size):
-        scene = augment(sample_scene(crops, rng), rng)
+        scene = augment(sample_scene(crops, rng), rng, scanner)
         tensor, box = letterbox(scene.image)
         target, centre = targets(scene.joints, box)
         inputs.append(tensor)
@@ -179,8 +191,15 @@ def train_localiser(
     learning_rate: float = 2e-3,
     seed: int = 0,
     progress: bool = True,
+    augmentation: str = "standard",
 ) -> JointNet:
-    """AdamW with a one-cycle schedule over ``steps`` batches of freshly drawn scenes."""
+    """AdamW with a one-cycle schedule over ``steps`` batches of freshly drawn scenes;
+    ``augmentation`` as the graders' (``AUGMENTATIONS``)."""
+    if augmentation not in AUGMENTATIONS:
+        raise ValueError(
+            f"unknown augmentation {augmentation!r} (one of {', '.join(AUGMENTATIONS)})"
+        )
+    scanner = ScannerAugmentation() if augmentation == "scanner" else None
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     network = JointNet().to(memory_format=torch.channels_last)
@@ -193,7 +212,7 @@ def train_localiser(
     network.train()
     bar = tqdm(range(steps), desc="training the localiser", disable=not progress)
     for _ in bar:
-        inputs, maps, centre = batch(crops, batch_size, rng)
+        inputs, maps, centre = batch(crops, batch_size, rng, scanner)
         inputs = inputs.contiguous(memory_format=torch.channels_last)
         loss = localiser_loss(network(inputs), maps, centre)
         optimizer.zero_grad(set_to_none=True)
@@ -236,6 +255,7 @@ def fit_and_save(
     seed: int,
     version: str,
     command: str,
+    augmentation: str = "standard",
 ) -> dict:
     """The ``kneegrade train-localiser`` command: real crops from ``data`` (when given) plus
     ``synthetic`` rendered ones, ``steps`` batches, written to ``out``."""
@@ -244,7 +264,7 @@ def fit_and_save(
         sets.insert(0, real_crops(data))
     crops = merge(*sets)
     start = time.perf_counter()
-    network = train_localiser(crops, steps, seed=seed)
+    network = train_localiser(crops, steps, seed=seed, augmentation=augmentation)
     card = {
         "name": "KneeGrade knee-joint localiser",
         "version": version,
@@ -261,6 +281,7 @@ def fit_and_save(
             "steps": steps,
             "batch_size": 32,
             "seed": seed,
+            "augment": augmentation,
             "seconds": round(time.perf_counter() - start, 1),
         },
     }

@@ -261,9 +261,11 @@ class Bench:
             if len(scene.joints) == 2:
                 knees = _pair(i, partner, crops.sides[i])
             grades = [self.grades[k] for k in knees]
-            originals = [self.original[k] for k in knees]
-            if self.args.shift:  # the true frames cut from the shifted scene
-                originals = self.true_frames(scene)
+            originals = (
+                self.true_frames(scene)
+                if self.args.shift
+                else [self.original[k] for k in knees]
+            )
             score_scene(scene, grades, originals, self.localiser, self.predictor, score,
                         keep_centred_crops=not self.args.recrop_centred)  # fmt: skip
             if self.args.write:

@@ -24,7 +24,7 @@ from kneegrade_ml.localise.scenes import Scene, random_scene
 from kneegrade_ml.provenance import source_revision
 from kneegrade_ml.synth.params import sample_params
 from kneegrade_ml.synth.render import render_knee
-from kneegrade_ml.training.augment import AUGMENTATIONS, ScannerAugmentation
+from kneegrade_ml.training.augment import ScannerAugmentation, scanner_look
 
 LAYOUT_WEIGHTS = {
     "crop": 0.12,
@@ -195,11 +195,7 @@ def train_localiser(
 ) -> JointNet:
     """AdamW with a one-cycle schedule over ``steps`` batches of freshly drawn scenes;
     ``augmentation`` as the graders' (``AUGMENTATIONS``)."""
-    if augmentation not in AUGMENTATIONS:
-        raise ValueError(
-            f"unknown augmentation {augmentation!r} (one of {', '.join(AUGMENTATIONS)})"
-        )
-    scanner = ScannerAugmentation() if augmentation == "scanner" else None
+    scanner = scanner_look(augmentation)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     network = JointNet().to(memory_format=torch.channels_last)

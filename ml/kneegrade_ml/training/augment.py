@@ -124,14 +124,20 @@ AUGMENTATIONS = ("standard", "scanner")
 """``standard``: positioning, contrast and gamma; ``scanner``: those, then another scanner's look."""
 
 
-def radiograph_augmentation(kind: str = "standard") -> v2.Compose:
-    """Random flip, small rotation/shift/scale, contrast and gamma, for one uint8 (1, H, W) image;
-    with ``kind="scanner"``, then another scanner's look."""
+def scanner_look(kind: str) -> ScannerAugmentation | None:
+    """The scanner step that augmentation ``kind`` adds (None for ``standard``); the graders and
+    the localiser both name their augmentation this way."""
     if kind not in AUGMENTATIONS:
         raise ValueError(
             f"unknown augmentation {kind!r} (one of {', '.join(AUGMENTATIONS)})"
         )
-    scanner = [ScannerAugmentation()] if kind == "scanner" else []
+    return ScannerAugmentation() if kind == "scanner" else None
+
+
+def radiograph_augmentation(kind: str = "standard") -> v2.Compose:
+    """Random flip, small rotation/shift/scale, contrast and gamma, for one uint8 (1, H, W) image;
+    with ``kind="scanner"``, then another scanner's look."""
+    scanner = scanner_look(kind)
     return v2.Compose(
         [
             v2.RandomHorizontalFlip(),
@@ -143,7 +149,7 @@ def radiograph_augmentation(kind: str = "standard") -> v2.Compose:
             ),
             v2.ColorJitter(contrast=CONTRAST_RANGE),
             RandomGamma(),
-            *scanner,
+            *([scanner] if scanner is not None else []),
         ]
     )
 

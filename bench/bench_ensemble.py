@@ -33,8 +33,8 @@ from kneegrade_ml.predictor import Predictor
 from kneegrade_ml.runtime import configure_cpu
 
 RESULTS = Path("artifacts/bench/ensemble.json")
-DECODINGS: dict[str, Callable[[np.ndarray], np.ndarray] | None] = {
-    "argmax": None,  # compute_metrics' default
+DECODINGS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "argmax": lambda probabilities: probabilities.argmax(axis=1),
     "expected grade": expected_grades,
     "median grade": median_grades,
 }
@@ -53,9 +53,7 @@ def member_probabilities(model: Path, data: Path) -> tuple[np.ndarray, float]:
 def scores(grades: np.ndarray, probabilities: np.ndarray) -> dict[str, dict]:
     """The metrics under each decoding."""
     return {
-        name: compute_metrics(
-            grades, probabilities, decode(probabilities) if decode else None
-        )
+        name: compute_metrics(grades, probabilities, decode(probabilities))
         for name, decode in DECODINGS.items()
     }
 

@@ -191,11 +191,10 @@ def train_localiser(
     learning_rate: float = 2e-3,
     seed: int = 0,
     progress: bool = True,
-    augmentation: str = "standard",
+    scanner: ScannerAugmentation | None = None,
 ) -> JointNet:
-    """AdamW with a one-cycle schedule over ``steps`` batches of freshly drawn scenes;
-    ``augmentation`` as the graders' (``AUGMENTATIONS``)."""
-    scanner = scanner_look(augmentation)
+    """AdamW with a one-cycle schedule over ``steps`` batches of freshly drawn scenes, each
+    given another scanner's look by ``scanner`` when there is one."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     network = JointNet().to(memory_format=torch.channels_last)
@@ -254,13 +253,15 @@ def fit_and_save(
     augmentation: str = "standard",
 ) -> dict:
     """The ``kneegrade train-localiser`` command: real crops from ``data`` (when given) plus
-    ``synthetic`` rendered ones, ``steps`` batches, written to ``out``."""
+    ``synthetic`` rendered ones, ``steps`` batches, written to ``out``; ``augmentation`` named
+    as the graders' (``AUGMENTATIONS``), checked before any crop is read."""
+    scanner = scanner_look(augmentation)
     sets = [synthetic_crops(synthetic, seed)] if synthetic else []
     if data is not None:
         sets.insert(0, real_crops(data))
     crops = merge(*sets)
     start = time.perf_counter()
-    network = train_localiser(crops, steps, seed=seed, augmentation=augmentation)
+    network = train_localiser(crops, steps, seed=seed, scanner=scanner)
     card = {
         "name": "KneeGrade knee-joint localiser",
         "version": version,

@@ -137,21 +137,21 @@ def scanner_look(kind: str) -> ScannerAugmentation | None:
 def radiograph_augmentation(kind: str = "standard") -> v2.Compose:
     """Random flip, small rotation/shift/scale, contrast and gamma, for one uint8 (1, H, W) image;
     with ``kind="scanner"``, then another scanner's look."""
+    steps = [
+        v2.RandomHorizontalFlip(),
+        v2.RandomAffine(
+            degrees=MAX_ROTATION_DEGREES,
+            translate=(MAX_SHIFT, MAX_SHIFT),
+            scale=SCALE_RANGE,
+            interpolation=v2.InterpolationMode.BILINEAR,
+        ),
+        v2.ColorJitter(contrast=CONTRAST_RANGE),
+        RandomGamma(),
+    ]
     scanner = scanner_look(kind)
-    return v2.Compose(
-        [
-            v2.RandomHorizontalFlip(),
-            v2.RandomAffine(
-                degrees=MAX_ROTATION_DEGREES,
-                translate=(MAX_SHIFT, MAX_SHIFT),
-                scale=SCALE_RANGE,
-                interpolation=v2.InterpolationMode.BILINEAR,
-            ),
-            v2.ColorJitter(contrast=CONTRAST_RANGE),
-            RandomGamma(),
-            *([scanner] if scanner is not None else []),
-        ]
-    )
+    if scanner is not None:
+        steps.append(scanner)
+    return v2.Compose(steps)
 
 
 def augment_batch(

@@ -22,6 +22,7 @@ from kneegrade_ml.localise.localiser import (
     assign_sides,
     is_centred_crop,
 )
+from kneegrade_ml.localise.network import HEAT, LOG_SIZE
 from kneegrade_ml.localise.scenes import blank, random_scene
 from kneegrade_ml.localise.training import (
     augment,
@@ -120,6 +121,30 @@ def test_a_centred_crop_passes_through_unchanged(localiser, knees):
     ((joint, crop),) = localiser.crops(image)
     assert crop is image
     assert joint.box == (0.0, 0.0, 224.0, 224.0)
+
+
+def _peaks(*peaks: tuple[int, int, float, float]) -> torch.Tensor:
+    """Network maps for a 224 px image (letterboxed to 256, grid 64): each peak a (row, col,
+    score, frame side in image pixels), no offset, the side unsure."""
+    maps = torch.zeros(5, 64, 64)
+    maps[HEAT] = -10.0
+    for row, col, score, side in peaks:
+        maps[HEAT, row, col] = float(np.log(score / (1 - score)))
+        maps[LOG_SIZE, row, col] = float(np.log(side / 224))
+    return maps[None]
+
+
+def test_a_weak_peak_inside_a_crops_frame_is_not_a_second_knee(localiser, monkeypatch):
+    image = Image.new("L", (224, 224))
+    monkeypatch.setattr(
+        localiser, "_maps", lambda _: _peaks((32, 32, 0.97, 224), (14, 14, 0.35, 98))
+    )
+    ((_, crop),) = localiser.crops(image)
+    assert crop is image
+    monkeypatch.setattr(
+        localiser, "_maps", lambda _: _peaks((32, 16, 0.9, 110), (32, 48, 0.35, 110))
+    )
+    assert [round(j.cx) for j in localiser.find(image)] == [56, 168]
 
 
 @pytest.mark.parametrize(

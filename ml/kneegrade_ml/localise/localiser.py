@@ -40,6 +40,9 @@ SURE_SIDE = 0.9
 CENTRED_ASPECT = (0.8, 1.25)
 CENTRED_MIN_SIZE = 0.75
 CENTRED_MAX_OFFSET = 0.15
+SAME_KNEE_IOU = 0.3
+NESTED = 0.9
+"""A frame this much inside a stronger one is the same knee: two knees never nest."""
 
 
 @dataclass(frozen=True)
@@ -157,7 +160,7 @@ def _onnx_session(network: JointNet):
 
 
 def _decode(maps: torch.Tensor, scale: float) -> list[Joint]:
-    """Peaks of the heat map above ``MIN_SCORE`` as joints in image pixels, overlapping ones
+    """Peaks of the heat map above ``MIN_SCORE`` as joints in image pixels, frames of one knee
     merged (the stronger kept), at most ``MAX_JOINTS``."""
     heat = torch.sigmoid(maps[HEAT])
     peaks = (heat == F.max_pool2d(heat[None, None], 3, 1, 1)[0, 0]) & (heat > MIN_SCORE)
@@ -172,7 +175,7 @@ def _decode(maps: torch.Tensor, scale: float) -> list[Joint]:
         joint = Joint(
             x, y, size, float(heat[row, col]), *_anatomical_side(right), right
         )
-        if all(_overlap(joint, kept) < 0.3 for kept in joints):
+        if not any(_same_knee(joint, kept) for kept in joints):
             joints.append(joint)
         if len(joints) == MAX_JOINTS:
             break
@@ -191,14 +194,16 @@ def _anatomical_side(right: float) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _overlap(a: Joint, b: Joint) -> float:
-    """Intersection over union of two square frames."""
+def _same_knee(a: Joint, b: Joint) -> bool:
+    """Two frames of one knee: they overlap (intersection over union) or one lies inside the
+    other, as a weak second peak does inside a crop's own frame."""
     ax, ay, asz, _ = a.box
     bx, by, bsz, _ = b.box
     w = max(0.0, min(ax + asz, bx + bsz) - max(ax, bx))
     h = max(0.0, min(ay + asz, by + bsz) - max(ay, by))
     inter = w * h
-    return inter / (asz * asz + bsz * bsz - inter)
+    union = asz * asz + bsz * bsz - inter
+    return inter >= SAME_KNEE_IOU * union or inter >= NESTED * min(asz, bsz) ** 2
 
 
 def _clip_to_image(joint: Joint, image: Image.Image) -> Joint:

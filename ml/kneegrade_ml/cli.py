@@ -663,8 +663,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--augment",
         choices=list(AUGMENTATIONS),
         default="standard",
-        help="what the scenes vary: framing, mirror and exposure (standard), or those and"
-        " another scanner's blur, resolution, noise, sharpening and JPEG (scanner)",
+        help="what the scenes vary: framing, mirror and exposure (standard), or those and,"
+        " for half the scenes, another scanner's blur, resolution, noise, sharpening and"
+        " JPEG (scanner)",
     )
     localiser.set_defaults(run=_train_localiser)
 

@@ -36,6 +36,9 @@ LAYOUT_WEIGHTS = {
     "none": 0.08,
 }
 CROP_SIZE = 224
+SCANNER_SHARE = 0.5
+"""Scenes given another scanner's look under ``--augment scanner``: with every scene, clean
+crops stopped passing through whole; half keeps them (README "Any framing")."""
 _SIDE = {"R": "right", "L": "left"}
 
 
@@ -115,12 +118,13 @@ def augment(
     scene: Scene, rng: np.random.Generator, scanner: ScannerAugmentation | None = None
 ) -> Scene:
     """Mirror (a mirrored right knee is a left one), change exposure (gamma, contrast) and, with
-    ``scanner``, give the scene another scanner's look (blur, noise, sharpening, JPEG)."""
+    ``scanner``, give ``SCANNER_SHARE`` of the scenes another scanner's look (blur, noise,
+    sharpening, JPEG)."""
     image = scene.image.astype(np.float32) / 255
     image = np.clip(
         (image ** rng.uniform(0.7, 1.4) - 0.5) * rng.uniform(0.7, 1.3) + 0.5, 0, 1
     )
-    if scanner is not None:
+    if scanner is not None and rng.random() < SCANNER_SHARE:
         pixels = torch.from_numpy(np.rint(image * 255).astype(np.uint8))[None]
         image = scanner(pixels)[0].numpy().astype(np.float32) / 255
     joints = scene.joints
@@ -279,6 +283,7 @@ def fit_and_save(
             "batch_size": 32,
             "seed": seed,
             "augment": augmentation,
+            "scanner_share": SCANNER_SHARE if scanner is not None else 0.0,
             "seconds": round(time.perf_counter() - start, 1),
         },
     }

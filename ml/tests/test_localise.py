@@ -15,6 +15,7 @@ from kneegrade_ml.bundle import ModelLoadError
 from kneegrade_ml.knees import NoKneeFound, knee_crops, place_heatmap
 from kneegrade_ml.localise.align import align_dataset
 from kneegrade_ml.localise.hints import knee_hints
+from kneegrade_ml.localise.inputs import GRID
 from kneegrade_ml.localise.joints import Joint, crop_joint
 from kneegrade_ml.localise.localiser import (
     ImageHints,
@@ -22,7 +23,7 @@ from kneegrade_ml.localise.localiser import (
     assign_sides,
     is_centred_crop,
 )
-from kneegrade_ml.localise.network import HEAT, LOG_SIZE
+from kneegrade_ml.localise.network import HEAT, LOG_SIZE, RIGHT_SIDE
 from kneegrade_ml.localise.scenes import blank, random_scene
 from kneegrade_ml.localise.training import (
     augment,
@@ -133,12 +134,12 @@ def test_a_centred_crop_passes_through_unchanged(localiser, knees):
 
 
 def _peaks(*peaks: tuple[int, int, float, float]) -> torch.Tensor:
-    """Network maps for a 224 px image (letterboxed to 256, grid 64): each peak a (row, col,
-    score, frame side in image pixels), no offset, the side unsure."""
-    maps = torch.zeros(5, 64, 64)
+    """Network maps for a 224 px image (letterboxed to ``INPUT_SIZE``, one cell per ``STRIDE``
+    pixels): each peak a (row, col, score, frame side in image pixels), no offset, side unsure."""
+    maps = torch.zeros(RIGHT_SIDE + 1, GRID, GRID)
     maps[HEAT] = -10.0
     for row, col, score, side in peaks:
-        maps[HEAT, row, col] = float(np.log(score / (1 - score)))
+        maps[HEAT, row, col] = torch.logit(torch.tensor(score))
         maps[LOG_SIZE, row, col] = float(np.log(side / 224))
     return maps[None]
 

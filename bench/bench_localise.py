@@ -6,9 +6,10 @@ radiographs: left as it is (``crop``), shifted and rescaled (``shifted``), widen
 (``wide``), zoomed out (``zoomed``), paired with the patient's other knee (or its mirror image) as
 a bilateral view (``bilateral``), or stretched into a full-leg field (``full-leg``). The
 localiser then finds the knees again, and the released grader grades its crops. Per layout:
-detection rate, centre and size error as fractions of the joint frame, side accuracy, the grade's
-accuracy and QWK against the original crops graded directly, and what grading the whole image
-(the product before localisation) gave. The scenes are built here, seeded, and never committed;
+detection rate, scenes passed through whole as crops (every ``crop`` scene should be), centre
+and size error as fractions of the joint frame, side accuracy, the grade's accuracy and QWK
+against the original crops graded directly, and what grading the whole image (the product before
+localisation) gave. The scenes are built here, seeded, and never committed;
 ``--write DIR`` saves them as graded folders for ``kneegrade evaluate``. ``--shift scanner`` (or
 any kind of ``evaluation/shift.py``) makes each scene look as another hospital's scanner might
 have produced it before the localiser sees it; Δ is then against the knees cut at their true
@@ -35,7 +36,7 @@ from tqdm import tqdm
 from kneegrade_ml.data.folders import scan_split
 from kneegrade_ml.evaluation.shift import KINDS, shift_image
 from kneegrade_ml.grades import GRADES
-from kneegrade_ml.localise.joints import Joint, crop_joint
+from kneegrade_ml.localise.joints import Joint, crop_joint, is_whole_image
 from kneegrade_ml.localise.localiser import Localiser
 from kneegrade_ml.localise.scenes import Scene, random_scene
 from kneegrade_ml.localise.training import KneeCrops, real_crops
@@ -47,7 +48,8 @@ FOUND_WITHIN = 0.25
 """A knee counts as found when a joint's centre is within this fraction of its frame."""
 RESULTS = Path("artifacts/bench/localise.json")
 
-console = Console()
+# Wide enough for the whole table when the output goes to a log rather than a terminal.
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 @dataclass
@@ -57,6 +59,7 @@ class LayoutScore:
     knees: int = 0
     found: int = 0
     extra: int = 0
+    graded_whole: int = 0
     centre_errors: list[float] = field(default_factory=list)
     size_errors: list[float] = field(default_factory=list)
     sides_right: int = 0
@@ -85,6 +88,7 @@ class LayoutScore:
             "knees": self.knees,
             "detection_rate": self.found / self.knees,
             "extra_joints": self.extra,
+            "graded_whole": self.graded_whole,
             "centre_error_median": statistics.median(
                 self.centre_errors or [float("nan")]
             ),
@@ -128,6 +132,7 @@ def score_scene(
     start = time.perf_counter()
     crops = localiser.crops(image, keep_centred_crops=keep_centred_crops)
     score.seconds.append(time.perf_counter() - start)
+    score.graded_whole += int(len(crops) == 1 and is_whole_image(crops[0][0], image))
     graded = (
         [p.grade for p in predictor.predict_batch([c for _, c in crops])]
         if crops
@@ -298,9 +303,9 @@ def print_table(results: dict, args: argparse.Namespace) -> None:
     table = Table(
         title=f"Localisation on re-framed {args.data} ({args.model.name}{shift})"
     )
-    for column in ("layout", "knees", "found", "extra", "centre err (med/p95)", "size err",
-                   "side given/right", "acc", "QWK", "Δacc", "ΔQWK", "whole-image acc/QWK",
-                   "ms"):  # fmt: skip
+    for column in ("layout", "knees", "found", "extra", "graded whole", "centre err (med/p95)",
+                   "size err", "side given/right", "acc", "QWK", "Δacc", "ΔQWK",
+                   "whole-image acc/QWK", "ms"):  # fmt: skip
         table.add_column(column, justify="right")
     for layout, r in results.items():
         side = (
@@ -313,6 +318,7 @@ def print_table(results: dict, args: argparse.Namespace) -> None:
             str(r["knees"]),
             f"{r['detection_rate']:.1%}",
             str(r["extra_joints"]),
+            str(r["graded_whole"]),
             f"{r['centre_error_median']:.3f} / {r['centre_error_p95']:.3f}",
             f"{r['size_error_median']:.3f}",
             side,

@@ -84,6 +84,12 @@ def sign_in(page: Page, user: User, view: str = "home") -> None:
     expect(page.locator("#user-name")).to_have_text(user.name)
 
 
+def wait_for_result_image(page: Page) -> None:
+    """Wait until the result view's X-ray has loaded; the view may not be rendered yet, so a
+    missing image is waited for rather than raised as an error."""
+    page.wait_for_function("document.getElementById('result-image')?.naturalWidth > 0")
+
+
 def samples(folder: Path) -> list[Path]:
     """The ten sample PNGs, grade 0 first."""
     return sorted(folder.glob("*/*.png"))

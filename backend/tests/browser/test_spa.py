@@ -14,6 +14,7 @@ from spa_helpers import (
     samples,
     sign_in,
     upload,
+    wait_for_result_image,
 )
 
 GRADE = re.compile(r"^KL [0-4] · (Normal|Doubtful|Mild|Moderate|Severe)$")
@@ -65,7 +66,7 @@ def expect_result(page: Page, model_name: str, file_name: str) -> None:
     assert abs(sum(values) - 100) < 0.5
     expect(result).to_contain_text(model_name)
     expect(result).to_contain_text(file_name)
-    page.wait_for_function("document.getElementById('result-image').naturalWidth > 0")
+    wait_for_result_image(page)
 
 
 def test_register_sign_out_and_sign_in(page: Page, screenshot) -> None:

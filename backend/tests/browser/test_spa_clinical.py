@@ -11,7 +11,15 @@ import pytest
 from api_helpers import knee_dicom
 from PIL import Image
 from playwright.sync_api import Locator, Page, Route, expect
-from spa_helpers import User, new_user, samples, shown_rect, sign_in, upload
+from spa_helpers import (
+    User,
+    new_user,
+    samples,
+    shown_rect,
+    sign_in,
+    upload,
+    wait_for_result_image,
+)
 
 GRADE = re.compile(r"^KL [0-4] · (Normal|Doubtful|Mild|Moderate|Severe)$")
 GRAD_CAM = "Grad-CAM: where the model looked"
@@ -137,7 +145,7 @@ def test_without_a_heatmap_the_xray_is_shown_alone(
     page.route(f"**/api/predictions/{made['id']}", no_heatmap)
     sign_in(page, user, f"result/{made['id']}")
     expect(page.locator("#heatmap-note")).to_contain_text("No heatmap for this scan")
-    page.wait_for_function("document.getElementById('result-image').naturalWidth > 0")
+    wait_for_result_image(page)
     expect(page.locator("#heatmap-layer")).to_have_count(0)
     expect(page.locator("#heatmap-toggle")).to_have_count(0)
 

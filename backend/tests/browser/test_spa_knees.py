@@ -14,7 +14,15 @@ from api_helpers import PATIENT, knee_dicom
 from conftest import REPO, LiveServer, serve
 from PIL import Image
 from playwright.sync_api import Page, expect
-from spa_helpers import User, new_user, samples, shown_rect, sign_in, upload
+from spa_helpers import (
+    User,
+    new_user,
+    samples,
+    shown_rect,
+    sign_in,
+    upload,
+    wait_for_result_image,
+)
 
 LOCALISER = REPO / "localiser"
 LAYOUT_TIP = "Side from the bilateral view's layout"
@@ -57,7 +65,7 @@ def label(knee: dict) -> str:
 
 def expect_boxes_on_their_knees(page: Page, knees: list[dict]) -> None:
     """Each frame is drawn where its box lies on the X-ray as it is painted."""
-    page.wait_for_function("document.getElementById('result-image').naturalWidth > 0")
+    wait_for_result_image(page)
     shown = shown_rect(page, "#result-image")
     natural = page.eval_on_selector("#result-image", "img => img.naturalWidth")
     scale = shown["width"] / natural
@@ -150,7 +158,7 @@ def test_a_single_knee_crop_is_shown_without_a_frame(
     made = upload(api, user, samples(live_server.samples)[4])
     assert len(made["knees"]) == 1
     sign_in(page, user, f"result/{made['id']}")
-    page.wait_for_function("document.getElementById('result-image').naturalWidth > 0")
+    wait_for_result_image(page)
     expect(page.locator("#knee-overlay")).to_be_hidden()
     expect(page.locator("#knee-picker")).to_have_count(0)
     expect(page.locator("#knee-side")).to_have_text(

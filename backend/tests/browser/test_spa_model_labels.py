@@ -7,7 +7,7 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
-from spa_helpers import new_user, samples, sign_in, upload
+from spa_helpers import new_user, samples, sign_in, upload, wait_for_result_image
 
 from kneegrade_ml.modelcard import DEMO_NOTE
 
@@ -87,7 +87,7 @@ def test_a_synthetic_demo_is_marked_in_picker_result_and_history(
     provenance = page.get_by_test_id("model-provenance")
     expect(provenance).to_contain_text("Graded by Random Forest v")
     expect(provenance).to_contain_text("Trained on: synthetic knee images")
-    page.wait_for_function("document.getElementById('result-image').naturalWidth > 0")
+    wait_for_result_image(page)
     screenshot(page, "result-demo-model")
 
     real = upload(api, user, samples(live_server.samples)[2], REAL)

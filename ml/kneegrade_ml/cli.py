@@ -468,6 +468,12 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         type=float,
         help="the teachers' share of the loss (default 0.5)",
     )
+    parser.add_argument(
+        "--ema-decay",
+        type=float,
+        help="keep and save an exponential moving average of the weights, updated every"
+        " step with this decay (e.g. 0.998; default 0, off)",
+    )
 
 
 def _add_localiser_options(parser: argparse.ArgumentParser) -> None:

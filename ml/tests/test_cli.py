@@ -85,6 +85,14 @@ def test_scanner_augmentation_is_a_train_option():
     assert REAL_OPTIONS.augment == "standard"
 
 
+def test_the_weight_average_is_a_train_option():
+    args = build_parser().parse_args(
+        [*TRAIN, "--recipe", "real", "--ema-decay", "0.998"]
+    )
+    assert _options(args) == replace(REAL_OPTIONS, ema_decay=0.998)
+    assert REAL_OPTIONS.ema_decay == 0
+
+
 def test_pipeline_without_seed_uses_the_default_seed_for_data_and_models(
     tmp_path, monkeypatch
 ):

@@ -90,6 +90,39 @@ def test_unknown_loss_or_schedule_is_refused(change):
         _fit_linear(inputs, labels, TrainOptions(epochs=1, **change))
 
 
+def test_the_weight_average_is_the_running_mean_of_each_steps_weights():
+    inputs, labels = _separable(40)
+    options = TrainOptions(epochs=2, batch_size=40, learning_rate=0.05)
+    after_one, after_two = (
+        _fit_linear(inputs, labels, replace(options, epochs=n)) for n in (1, 2)
+    )
+    averaged = _fit_linear(inputs, labels, replace(options, ema_decay=0.75))
+    for name in ("weight", "bias"):
+        expected = 0.75 * getattr(after_one, name) + 0.25 * getattr(after_two, name)
+        torch.testing.assert_close(getattr(averaged, name), expected)
+
+
+def test_the_epoch_log_scores_the_averaged_weights_that_are_kept():
+    inputs, labels = _separable(120)
+    torch.manual_seed(1)
+    module = nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.Linear(8, 5))
+    options = TrainOptions(epochs=4, batch_size=20, learning_rate=0.05, ema_decay=0.9)
+    logs = fit_module(
+        module, inputs, labels, options, lambda x: x, (inputs, labels), progress=False
+    )
+    module.eval()
+    kept_accuracy = (module(inputs).argmax(1) == labels).float().mean().item()
+    assert logs[-1].val_accuracy == pytest.approx(kept_accuracy)
+    assert kept_accuracy > 0.8
+
+
+@pytest.mark.parametrize("decay", [1.0, -0.1])
+def test_a_weight_average_decay_outside_zero_to_one_is_refused(decay):
+    inputs, labels = _separable(20)
+    with pytest.raises(ValueError, match="decay"):
+        _fit_linear(inputs, labels, TrainOptions(epochs=1, ema_decay=decay))
+
+
 def test_fit_module_learns_a_separable_problem():
     torch.manual_seed(0)
     inputs = torch.randn(200, 5)
@@ -198,6 +231,7 @@ RECIPE = TrainOptions(
     augment_views=1,
     tta_flip=True,
     calibrate=True,
+    ema_decay=0.9,
 )
 
 
@@ -220,6 +254,7 @@ def test_recipe_card_records_options_and_calibration(recipe_model):
     for key in ("ece_before", "ece_after", "ece_after_cross_fitted"):
         assert 0 <= calibration[key] <= 1
     assert card["hyperparameters"]["trainable_from_block"] == 16
+    assert card["hyperparameters"]["ema_decay"] == 0.9
 
 
 def test_recipe_model_reloads_with_its_split_and_temperature(recipe_model):
@@ -253,8 +288,9 @@ def test_flip_averaging_makes_a_prediction_mirror_invariant(recipe_model):
     )
 
 
-def test_random_forest_refuses_network_only_options():
-    options = TrainOptions(augment_views=2)
+@pytest.mark.parametrize("option", [{"augment_views": 2}, {"ema_decay": 0.99}])
+def test_random_forest_refuses_network_only_options(option):
+    options = TrainOptions(**option)
     with pytest.raises(ValueError, match="Random Forest"):
         learner_for(build_classifier("rf", options), options)
 

@@ -154,11 +154,12 @@ class ForestLearner:
             or o.calibrate
             or o.head != "linear"
             or o.teachers
+            or o.ema_decay
         ):
             raise ValueError(
-                "augmented views, flip averaging, calibration, the ordinal head and"
-                " distillation are for the neural networks; the Random Forest trains on the"
-                " images as they are"
+                "augmented views, flip averaging, calibration, the ordinal head,"
+                " distillation and the weight average are for the neural networks; the"
+                " Random Forest trains on the images as they are"
             )
         self.classifier = classifier
         self.options = options

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 import torch
 from sklearn.metrics import accuracy_score, cohen_kappa_score
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from kneegrade_ml.grades import GRADES
@@ -45,6 +46,7 @@ class TrainOptions:
     standardize: str = "none"  # or "equalize": each image's histogram (preprocess)
     teachers: tuple[str, ...] = ()  # model directories, or a saved teaching (distill)
     distill_weight: float = 0.5  # the teachers' share of the loss when there are some
+    ema_decay: float = 0.0  # keep an exponential moving average of the weights; 0: off
 
     def __post_init__(self) -> None:
         """A card's JSON and the command line give lists: options compare equal either way."""
@@ -121,6 +123,23 @@ def build_optimizer(
     raise ValueError(f"unknown learning-rate schedule {options.schedule!r}")
 
 
+def weight_average(module: nn.Module, decay: float) -> AveragedModel | None:
+    """An exponential moving average of the module's weights and BatchNorm statistics (None at
+    decay 0): the late steps' noise averages out of the weights that are kept."""
+    if decay == 0:
+        return None
+    if not 0 < decay < 1:
+        raise ValueError(f"the weight average's decay must lie in [0, 1), not {decay}")
+    return AveragedModel(
+        module, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True
+    )
+
+
+def adopt_average(module: nn.Module, average: AveragedModel) -> None:
+    """Give the trained module the averaged weights, which are the ones kept and served."""
+    module.load_state_dict(average.module.state_dict())
+
+
 @dataclass(frozen=True)
 class Views:
     """Training samples seen several ways, stacked (views, N, ...): the original and augmented copies.
@@ -192,6 +211,8 @@ def _fit(
     if teacher is not None:
         loss_fn = DistillationLoss(loss_fn, options.distill_weight)
     loss_fn = loss_fn.to(device)
+    average = weight_average(module, options.ema_decay)
+    kept = module if average is None else average.module
     logs = []
     for epoch in range(1, options.epochs + 1):
         start = time.perf_counter()
@@ -221,6 +242,8 @@ def _fit(
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
+            if average is not None:
+                average.update_parameters(module)
             total_loss += loss.item() * len(batch)
             correct += (logits.argmax(1) == batch_labels).sum().item()
             bar.update(len(batch))
@@ -228,9 +251,8 @@ def _fit(
         val_accuracy = val_qwk = None
         if validation is not None:
             val_inputs, val_labels = validation
-            predicted = module_logits(
-                module, val_inputs, prepare, device=device
-            ).argmax(1)
+            val_logits = module_logits(kept, val_inputs, prepare, device=device)
+            predicted = val_logits.argmax(1)
             val_accuracy = float(accuracy_score(val_labels, predicted))
             val_qwk = float(
                 cohen_kappa_score(
@@ -248,4 +270,6 @@ def _fit(
         logs.append(log)
         if progress:
             tqdm.write(f"{desc}: {log.line(options.epochs)}")
+    if average is not None:
+        adopt_average(module, average)
     return logs

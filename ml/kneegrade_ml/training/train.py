@@ -92,6 +92,7 @@ def hyperparameters(classifier: KLClassifier, options: TrainOptions) -> dict:
         "tta_flip": o.tta_flip,
         "head": o.head,
         **({"distill_weight": o.distill_weight} if o.teachers else {}),
+        **({"ema_decay": o.ema_decay} if o.ema_decay else {}),
         "seed": o.seed,
         **(
             {"trainable_from_block": classifier.config.trainable_from}

@@ -13,7 +13,6 @@ from test_data_dicom import dataset, encode
 
 from kneegrade_ml.bundle import ModelLoadError
 from kneegrade_ml.knees import NoKneeFound, knee_crops, place_heatmap
-from kneegrade_ml.localise import training
 from kneegrade_ml.localise.align import align_dataset
 from kneegrade_ml.localise.hints import knee_hints
 from kneegrade_ml.localise.inputs import GRID
@@ -28,7 +27,6 @@ from kneegrade_ml.localise.network import HEAT, LOG_SIZE, RIGHT_SIDE
 from kneegrade_ml.localise.scenes import blank, random_scene
 from kneegrade_ml.localise.training import (
     augment,
-    batch,
     fit_and_save,
     real_crops,
     synthetic_crops,
@@ -103,21 +101,6 @@ def test_the_scanner_look_goes_to_half_the_scenes_and_never_moves_a_frame(knees)
         for look, plain in zip(looks, plains, strict=True)
     )
     assert 12 <= given <= 28
-
-
-@pytest.mark.parametrize("layout, looked", [("crop", False), ("wide", True)])
-def test_the_scanner_look_leaves_centred_crops_as_they_are(
-    knees, monkeypatch, layout, looked
-):
-    monkeypatch.setattr(training, "LAYOUT_WEIGHTS", {layout: 1.0})
-    calls = []
-
-    def scanner(pixels: torch.Tensor) -> torch.Tensor:
-        calls.append(pixels)
-        return pixels
-
-    batch(knees, 16, np.random.default_rng(0), scanner)
-    assert bool(calls) is looked
 
 
 @pytest.mark.parametrize("seed", range(3))

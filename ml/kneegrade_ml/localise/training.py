@@ -39,9 +39,6 @@ CROP_SIZE = 224
 SCANNER_SHARE = 0.5
 """Scenes given another scanner's look under ``--augment scanner``: with every scene, clean
 crops stopped passing through whole; half keeps them (README "Any framing")."""
-PLAIN_LAYOUTS = frozenset({"crop"})
-"""Layouts never given the look: a centred crop is the grader's own framing, which the
-localiser must pass through whole, and looked-at crops cost it some (docs/results/localiser.md)."""
 _SIDE = {"R": "right", "L": "left"}
 
 
@@ -104,18 +101,13 @@ def merge(*sets: KneeCrops) -> KneeCrops:
     )
 
 
-def draw_layout(rng: np.random.Generator) -> str:
-    """A layout, drawn by ``LAYOUT_WEIGHTS``."""
-    names = list(LAYOUT_WEIGHTS)
-    return names[rng.choice(len(names), p=list(LAYOUT_WEIGHTS.values()))]
-
-
 def sample_scene(
     crops: KneeCrops, rng: np.random.Generator, layout: str | None = None
 ) -> Scene:
-    """A random scene around a random crop (the layout drawn when not given)."""
+    """A random scene around a random crop (layouts drawn by ``LAYOUT_WEIGHTS``)."""
     if layout is None:
-        layout = draw_layout(rng)
+        names = list(LAYOUT_WEIGHTS)
+        layout = names[rng.choice(len(names), p=list(LAYOUT_WEIGHTS.values()))]
     i = int(rng.integers(len(crops)))
     partner = crops.partners[i]
     other = crops.pixels[partner] if partner >= 0 else None
@@ -153,13 +145,10 @@ def batch(
     rng: np.random.Generator,
     scanner: ScannerAugmentation | None = None,
 ):
-    """Inputs (N, 1, 256, 256), target maps (N, 5, 64, 64) and centre masks (N, 64, 64);
-    ``scanner`` looks only at scenes outside ``PLAIN_LAYOUTS``."""
+    """Inputs (N, 1, 256, 256), target maps (N, 5, 64, 64) and centre masks (N, 64, 64)."""
     inputs, maps, centres = [], [], []
     for _ in range(size):
-        layout = draw_layout(rng)
-        look = None if layout in PLAIN_LAYOUTS else scanner
-        scene = augment(sample_scene(crops, rng, layout), rng, look)
+        scene = augment(sample_scene(crops, rng), rng, scanner)
         tensor, box = letterbox(scene.image)
         target, centre = targets(scene.joints, box)
         inputs.append(tensor)
@@ -295,7 +284,6 @@ def fit_and_save(
             "seed": seed,
             "augment": augmentation,
             "scanner_share": SCANNER_SHARE if scanner is not None else 0.0,
-            **({"scanner_skips": sorted(PLAIN_LAYOUTS)} if scanner is not None else {}),
             "seconds": round(time.perf_counter() - start, 1),
         },
     }

@@ -135,11 +135,6 @@ def weight_average(module: nn.Module, decay: float) -> AveragedModel | None:
     )
 
 
-def adopt_average(module: nn.Module, average: AveragedModel) -> None:
-    """Give the trained module the averaged weights, which are the ones kept and served."""
-    module.load_state_dict(average.module.state_dict())
-
-
 @dataclass(frozen=True)
 class Views:
     """Training samples seen several ways, stacked (views, N, ...): the original and augmented copies.
@@ -270,6 +265,6 @@ def _fit(
         logs.append(log)
         if progress:
             tqdm.write(f"{desc}: {log.line(options.epochs)}")
-    if average is not None:
-        adopt_average(module, average)
+    if average is not None:  # the averaged weights are the ones kept and served
+        module.load_state_dict(average.module.state_dict())
     return logs

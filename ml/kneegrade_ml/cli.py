@@ -474,6 +474,12 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         help="keep and save an exponential moving average of the weights, updated every"
         " step with this decay (e.g. 0.998; default 0, off)",
     )
+    parser.add_argument(
+        "--mixup",
+        type=float,
+        help="blend each training batch with a shuffled copy of itself, and the targets alike,"
+        " by a share drawn from Beta(ALPHA, ALPHA) (e.g. 0.2; default 0, off)",
+    )
 
 
 def _add_localiser_options(parser: argparse.ArgumentParser) -> None:

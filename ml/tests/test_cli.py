@@ -93,6 +93,12 @@ def test_the_weight_average_is_a_train_option():
     assert REAL_OPTIONS.ema_decay == 0
 
 
+def test_mixup_is_a_train_option():
+    args = build_parser().parse_args([*TRAIN, "--recipe", "real", "--mixup", "0.2"])
+    assert _options(args) == replace(REAL_OPTIONS, mixup=0.2)
+    assert REAL_OPTIONS.mixup == 0
+
+
 def test_pipeline_without_seed_uses_the_default_seed_for_data_and_models(
     tmp_path, monkeypatch
 ):

@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 from torch import nn
+from torch.nn import functional as F
 
 from kneegrade_ml.bundle import load_bundle
 from kneegrade_ml.data.errors import DatasetError
@@ -26,6 +27,7 @@ from kneegrade_ml.runtime import usable_cores
 from kneegrade_ml.training.distill import load_teaching, teach
 from kneegrade_ml.training.learners import learner_for
 from kneegrade_ml.training.loop import (
+    Mixup,
     TrainOptions,
     Views,
     balanced_class_weights,
@@ -121,6 +123,40 @@ def test_a_weight_average_decay_outside_zero_to_one_is_refused(decay):
     inputs, labels = _separable(20)
     with pytest.raises(ValueError, match="decay"):
         _fit_linear(inputs, labels, TrainOptions(epochs=1, ema_decay=decay))
+
+
+def test_mixup_trains_on_blended_inputs_against_blended_targets():
+    inputs, labels = _separable(40)
+    options = TrainOptions(epochs=1, batch_size=40, learning_rate=0.05, mixup=0.4)
+    mixed = _fit_linear(inputs, labels, options)
+    order = torch.randperm(40, generator=torch.Generator().manual_seed(options.seed))
+    share, partner = Mixup.from_options(options).draw(40)
+    x, y = inputs[order], labels[order]
+    torch.manual_seed(1)
+    expected = nn.Linear(5, 5)
+    optimizer = torch.optim.AdamW(expected.parameters(), lr=0.05, weight_decay=0)
+    logits = expected(share * x + (1 - share) * x[partner])
+    loss = share * F.cross_entropy(logits, y) + (1 - share) * F.cross_entropy(
+        logits, y[partner]
+    )
+    loss.backward()
+    optimizer.step()
+    assert 0 < share < 1 and not torch.equal(partner, torch.arange(40))
+    torch.testing.assert_close(mixed.weight, expected.weight)
+    torch.testing.assert_close(mixed.bias, expected.bias)
+
+
+def test_mixup_still_learns_a_separable_problem():
+    inputs, labels = _separable(200)
+    options = TrainOptions(epochs=30, batch_size=20, learning_rate=0.05, mixup=0.2)
+    module = _fit_linear(inputs, labels, options)
+    assert (module(inputs).argmax(1) == labels).float().mean() > 0.9
+
+
+def test_a_negative_mixup_alpha_is_refused():
+    inputs, labels = _separable(20)
+    with pytest.raises(ValueError, match="mixup"):
+        _fit_linear(inputs, labels, TrainOptions(epochs=1, mixup=-0.2))
 
 
 def test_fit_module_learns_a_separable_problem():
@@ -232,6 +268,7 @@ RECIPE = TrainOptions(
     tta_flip=True,
     calibrate=True,
     ema_decay=0.9,
+    mixup=0.2,
 )
 
 
@@ -255,6 +292,7 @@ def test_recipe_card_records_options_and_calibration(recipe_model):
         assert 0 <= calibration[key] <= 1
     assert card["hyperparameters"]["trainable_from_block"] == 16
     assert card["hyperparameters"]["ema_decay"] == 0.9
+    assert card["hyperparameters"]["mixup"] == 0.2
 
 
 def test_recipe_model_reloads_with_its_split_and_temperature(recipe_model):
@@ -288,7 +326,9 @@ def test_flip_averaging_makes_a_prediction_mirror_invariant(recipe_model):
     )
 
 
-@pytest.mark.parametrize("option", [{"augment_views": 2}, {"ema_decay": 0.99}])
+@pytest.mark.parametrize(
+    "option", [{"augment_views": 2}, {"ema_decay": 0.99}, {"mixup": 0.2}]
+)
 def test_random_forest_refuses_network_only_options(option):
     options = TrainOptions(**option)
     with pytest.raises(ValueError, match="Random Forest"):

@@ -155,10 +155,11 @@ class ForestLearner:
             or o.head != "linear"
             or o.teachers
             or o.ema_decay
+            or o.mixup
         ):
             raise ValueError(
                 "augmented views, flip averaging, calibration, the ordinal head,"
-                " distillation and the weight average are for the neural networks; the"
+                " distillation, the weight average and mixup are for the neural networks; the"
                 " Random Forest trains on the images as they are"
             )
         self.classifier = classifier

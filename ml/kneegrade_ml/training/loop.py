@@ -4,6 +4,7 @@ import math
 import time
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from sklearn.metrics import accuracy_score, cohen_kappa_score
 from torch import nn
@@ -47,6 +48,7 @@ class TrainOptions:
     teachers: tuple[str, ...] = ()  # model directories, or a saved teaching (distill)
     distill_weight: float = 0.5  # the teachers' share of the loss when there are some
     ema_decay: float = 0.0  # keep an exponential moving average of the weights; 0: off
+    mixup: float = 0.0  # blend image pairs and their targets, Beta(a, a) shares; 0: off
 
     def __post_init__(self) -> None:
         """A card's JSON and the command line give lists: options compare equal either way."""
@@ -136,6 +138,28 @@ def weight_average(module: nn.Module, decay: float) -> AveragedModel | None:
 
 
 @dataclass(frozen=True)
+class Mixup:
+    """Blends each batch with a shuffled copy of itself by one share drawn from Beta(alpha, alpha)
+    (mixup), and the loss the same way: grades between two images' look are learnt as a blend."""
+
+    alpha: float
+    rng: np.random.Generator
+
+    @classmethod
+    def from_options(cls, options: TrainOptions) -> "Mixup | None":
+        if options.mixup == 0:
+            return None
+        if options.mixup < 0:
+            raise ValueError(f"mixup's alpha cannot be negative ({options.mixup})")
+        return cls(options.mixup, np.random.default_rng(options.seed + 2))
+
+    def draw(self, size: int) -> tuple[float, torch.Tensor]:
+        """This batch's share of each image and the partner each is blended with."""
+        share = float(self.rng.beta(self.alpha, self.alpha))
+        return share, torch.from_numpy(self.rng.permutation(size))
+
+
+@dataclass(frozen=True)
 class Views:
     """Training samples seen several ways, stacked (views, N, ...): the original and augmented copies.
 
@@ -207,6 +231,7 @@ def _fit(
         loss_fn = DistillationLoss(loss_fn, options.distill_weight)
     loss_fn = loss_fn.to(device)
     average = weight_average(module, options.ema_decay)
+    mixup = Mixup.from_options(options)
     kept = module if average is None else average.module
     logs = []
     for epoch in range(1, options.epochs + 1):
@@ -226,12 +251,21 @@ def _fit(
             inputs_batch = views.stacked[shown[batch], batch]
             if augment is not None:
                 inputs_batch = augment(inputs_batch)
-            logits = module(prepare(inputs_batch.to(device)))
+            network_inputs = prepare(inputs_batch.to(device))
             batch_labels = labels[batch].to(device)
             targets = [batch_labels]
             if teacher is not None:
                 targets.append(teacher[batch].to(device))
-            loss = loss_fn(logits, *targets)
+            if mixup is None:
+                logits = module(network_inputs)
+                loss = loss_fn(logits, *targets)
+            else:
+                share, partner = mixup.draw(len(batch))
+                blend = share * network_inputs + (1 - share) * network_inputs[partner]
+                logits = module(blend)
+                loss = share * loss_fn(logits, *targets) + (1 - share) * loss_fn(
+                    logits, *(target[partner] for target in targets)
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -93,6 +93,7 @@ def hyperparameters(classifier: KLClassifier, options: TrainOptions) -> dict:
         "head": o.head,
         **({"distill_weight": o.distill_weight} if o.teachers else {}),
         **({"ema_decay": o.ema_decay} if o.ema_decay else {}),
+        **({"mixup": o.mixup} if o.mixup else {}),
         "seed": o.seed,
         **(
             {"trainable_from_block": classifier.config.trainable_from}

@@ -147,6 +147,7 @@ class Mixup:
 
     @classmethod
     def from_options(cls, options: TrainOptions) -> "Mixup | None":
+        """The options' mixup, seeded from their seed; None when it is off."""
         if options.mixup == 0:
             return None
         if options.mixup < 0:
@@ -157,6 +158,15 @@ class Mixup:
         """This batch's share of each image and the partner each is blended with."""
         share = float(self.rng.beta(self.alpha, self.alpha))
         return share, torch.from_numpy(self.rng.permutation(size))
+
+    def mix(
+        self, inputs: torch.Tensor, targets: list[torch.Tensor]
+    ) -> tuple[torch.Tensor, list[tuple[float, list[torch.Tensor]]]]:
+        """The blended batch, and each set of targets with its share of the loss."""
+        share, partner = self.draw(len(inputs))
+        blend = share * inputs + (1 - share) * inputs[partner]
+        partners = [target[partner] for target in targets]
+        return blend, [(share, targets), (1 - share, partners)]
 
 
 @dataclass(frozen=True)
@@ -256,16 +266,11 @@ def _fit(
             targets = [batch_labels]
             if teacher is not None:
                 targets.append(teacher[batch].to(device))
-            if mixup is None:
-                logits = module(network_inputs)
-                loss = loss_fn(logits, *targets)
-            else:
-                share, partner = mixup.draw(len(batch))
-                blend = share * network_inputs + (1 - share) * network_inputs[partner]
-                logits = module(blend)
-                loss = share * loss_fn(logits, *targets) + (1 - share) * loss_fn(
-                    logits, *(target[partner] for target in targets)
-                )
+            shares = [(1.0, targets)]
+            if mixup is not None:
+                network_inputs, shares = mixup.mix(network_inputs, targets)
+            logits = module(network_inputs)
+            loss = sum(share * loss_fn(logits, *shared) for share, shared in shares)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -75,8 +75,8 @@ def main() -> int:
     members = {}
     for model in args.model:
         probabilities, seconds = member_probabilities(model, args.data)
-        members[model.name] = probabilities
-        console.print(f"{model.name}: {seconds:.1f} s for {len(grades)} images")
+        members[str(model)] = probabilities
+        console.print(f"{model}: {seconds:.1f} s for {len(grades)} images")
     rows = {name: scores(grades, p) for name, p in members.items()}
     if len(members) > 1:
         ensemble = np.mean(list(members.values()), axis=0)

@@ -4,8 +4,10 @@ Each model directory grades every image of the split (by default chen2018 val, 8
 crops, graded whole as ``kneegrade evaluate --whole-image`` grades them, with each model's own
 flip averaging and temperature); the ensemble averages their calibrated probabilities. Each
 model and the ensemble are scored three times: by the argmax, and by the two ordinal decodings,
-the expected grade rounded (``expected_grades``) and the median grade (``median_grades``).
-Nothing is fitted on the split: no weights, no thresholds. Prints a table (accuracy, QWK,
+the expected grade rounded (``expected_grades``) and the median grade (``median_grades``); and
+a fourth time by cut points on the expected grade fitted to maximise QWK, cross-fitted over five
+folds of the split (``cross_fitted_threshold_grades``: no image is decoded by cut points fitted
+on it). Nothing else is fitted on the split: no weights. Prints a table (accuracy, QWK,
 macro-F1, KL 1 recall, MAE, ECE) and saves JSON.
 
 Run: `.venv/bin/python bench/bench_ensemble.py --model models/efficientnet-lite2-chen2018 DIR ...`.
@@ -29,6 +31,7 @@ from kneegrade_ml.evaluation.metrics import (
     expected_grades,
     median_grades,
 )
+from kneegrade_ml.evaluation.thresholds import cross_fitted_threshold_grades
 from kneegrade_ml.predictor import Predictor
 from kneegrade_ml.runtime import configure_cpu
 
@@ -52,9 +55,13 @@ def member_probabilities(model: Path, data: Path) -> tuple[np.ndarray, float]:
 
 def scores(grades: np.ndarray, probabilities: np.ndarray) -> dict[str, dict]:
     """The metrics under each decoding."""
+    decoded = {name: decode(probabilities) for name, decode in DECODINGS.items()}
+    decoded["fitted cuts, 5-fold"] = cross_fitted_threshold_grades(
+        probabilities, grades
+    )
     return {
-        name: compute_metrics(grades, probabilities, decode(probabilities))
-        for name, decode in DECODINGS.items()
+        name: compute_metrics(grades, probabilities, grades_decoded)
+        for name, grades_decoded in decoded.items()
     }
 
 

@@ -3,10 +3,10 @@
 Each model directory grades every image of the split (by default chen2018 val, 826 centred knee
 crops, graded whole as ``kneegrade evaluate --whole-image`` grades them, with each model's own
 flip averaging and temperature); the ensemble averages their calibrated probabilities. Each
-model and the ensemble are scored three times: by the argmax, and by the two ordinal decodings,
-the expected grade rounded (``expected_grades``) and the median grade (``median_grades``); and
-a fourth time by cut points on the expected grade fitted to maximise QWK, cross-fitted over five
-folds of the split (``cross_fitted_threshold_grades``: no image is decoded by cut points fitted
+model and the ensemble are scored four times: by the argmax, by the two ordinal decodings,
+the expected grade rounded (``expected_grades``) and the median grade (``median_grades``), and
+by cut points on the expected grade fitted to maximise QWK, cross-fitted over five folds of the
+split (``cross_fitted_threshold_grades``: no image is decoded by cut points fitted
 on it). Nothing else is fitted on the split: no weights. Prints a table (accuracy, QWK,
 macro-F1, KL 1 recall, MAE, ECE) and saves JSON.
 

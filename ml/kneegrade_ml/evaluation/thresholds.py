@@ -13,6 +13,7 @@ ROUNDING = np.arange(len(GRADES) - 1) + 0.5
 GRID = np.round(np.arange(0.05, len(GRADES) - 1, 0.05), 2)
 """Where a fitted cut may sit: every 0.05 of a grade."""
 SWEEPS = 3
+"""Passes over the four cuts; each pass can only keep or raise the score."""
 
 
 def threshold_grades(expected: np.ndarray, cuts: np.ndarray) -> np.ndarray:

@@ -64,11 +64,15 @@ def expected_calibration_error(
     return float(np.sum(gap * count[used]) / len(y))
 
 
+def mean_grades(probabilities: np.ndarray) -> np.ndarray:
+    """The expected grade, sum of k * p(k), unrounded: what the ordinal decodings cut."""
+    return np.asarray(probabilities, dtype=float) @ np.arange(len(GRADES))
+
+
 def expected_grades(probabilities: np.ndarray) -> np.ndarray:
-    """The ordinal decoding: the expected grade, sum of k * p(k), rounded to the nearest grade.
+    """The ordinal decoding: the expected grade rounded to the nearest grade.
     It never jumps past the middle of the mass, so it trades some exact hits for fewer far misses."""
-    grades = np.asarray(probabilities, dtype=float) @ np.arange(len(GRADES))
-    return np.clip(np.rint(grades), 0, len(GRADES) - 1).astype(int)
+    return np.clip(np.rint(mean_grades(probabilities)), 0, len(GRADES) - 1).astype(int)
 
 
 def median_grades(probabilities: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.metrics import cohen_kappa_score
 from sklearn.model_selection import StratifiedKFold
 
+from kneegrade_ml.evaluation.metrics import mean_grades
 from kneegrade_ml.grades import GRADES
 
 ROUNDING = np.arange(len(GRADES) - 1) + 0.5
@@ -17,8 +18,8 @@ SWEEPS = 3
 
 
 def threshold_grades(expected: np.ndarray, cuts: np.ndarray) -> np.ndarray:
-    """The grade of each expected grade: how many cut points lie below it."""
-    return np.searchsorted(np.sort(cuts), expected)
+    """The grade of each expected grade: how many of the (ascending) cut points lie below it."""
+    return np.searchsorted(cuts, expected)
 
 
 def fit_cuts(expected: np.ndarray, grades: np.ndarray) -> np.ndarray:
@@ -47,7 +48,7 @@ def cross_fitted_threshold_grades(
     probabilities: np.ndarray, grades: np.ndarray, folds: int = 5, seed: int = 0
 ) -> np.ndarray:
     """Each image's grade by cut points fitted on the other folds (stratified by grade)."""
-    expected = np.asarray(probabilities, dtype=float) @ np.arange(len(GRADES))
+    expected = mean_grades(probabilities)
     grades = np.asarray(grades)
     decoded = np.empty(len(grades), dtype=int)
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)

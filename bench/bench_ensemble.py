@@ -8,7 +8,9 @@ the expected grade rounded (``expected_grades``) and the median grade (``median_
 by cut points on the expected grade fitted to maximise QWK, cross-fitted over five folds of the
 split (``cross_fitted_threshold_grades``: no image is decoded by cut points fitted
 on it). Nothing else is fitted on the split: no weights. Prints a table (accuracy, QWK,
-macro-F1, KL 1 recall, MAE, ECE) and saves JSON.
+macro-F1, KL 1 recall, MAE, ECE) and, for several models, how often their argmax grades agree
+and how many images none of them grades right (``member_agreement``: what no ensemble of them
+can fix), and saves JSON.
 
 Run: `.venv/bin/python bench/bench_ensemble.py --model models/efficientnet-lite2-chen2018 DIR ...`.
 """
@@ -26,6 +28,7 @@ from rich.table import Table
 
 from kneegrade_ml.data.folders import scan_split
 from kneegrade_ml.data.loading import load_pixels
+from kneegrade_ml.evaluation.agreement import member_agreement
 from kneegrade_ml.evaluation.metrics import (
     compute_metrics,
     expected_grades,
@@ -65,6 +68,20 @@ def scores(grades: np.ndarray, probabilities: np.ndarray) -> dict[str, dict]:
     }
 
 
+def show_agreement(console: Console, agreement: dict, images: int) -> None:
+    """The members' argmax agreement in two lines, under the table."""
+    agreed = agreement["accuracy_where_all_agree"]
+    console.print(
+        f"all {agreement['members']} members agree on {agreement['all_agree']:.1%} of the "
+        f"images" + (f", {agreed:.1%} of those rightly" if agreed is not None else "")
+    )
+    console.print(
+        f"none grades {agreement['all_wrong']} of {images} right (by true grade "
+        f"{agreement['all_wrong_by_grade']}): any ensemble of them is right on at most "
+        f"{agreement['any_right']:.1%}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, nargs="+", required=True)
@@ -85,9 +102,12 @@ def main() -> int:
         members[str(model)] = probabilities
         console.print(f"{model}: {seconds:.1f} s for {len(grades)} images")
     rows = {name: scores(grades, p) for name, p in members.items()}
+    agreement = None
     if len(members) > 1:
         ensemble = np.mean(list(members.values()), axis=0)
         rows[f"ensemble of {len(members)}"] = scores(grades, ensemble)
+        argmax = np.stack([p.argmax(axis=1) for p in members.values()])
+        agreement = member_agreement(grades, argmax)
     table = Table(title=f"{args.data} ({len(grades)} images, graded whole)")
     for column in ("model", "decoding", "accuracy", "QWK", "macro-F1", "KL 1 recall"):
         table.add_column(column, justify="right" if column != "model" else "left")
@@ -106,8 +126,14 @@ def main() -> int:
                 f"{m['ece']:.3f}",
             )
     console.print(table)
+    if agreement is not None:
+        show_agreement(console, agreement, len(grades))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"data": str(args.data), "results": rows}, indent=2))
+    args.out.write_text(
+        json.dumps(
+            {"data": str(args.data), "results": rows, "agreement": agreement}, indent=2
+        )
+    )
     console.print(f"saved {args.out}")
     return 0
 

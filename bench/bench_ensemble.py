@@ -9,8 +9,8 @@ by cut points on the expected grade fitted to maximise QWK, cross-fitted over fi
 split (``cross_fitted_threshold_grades``: no image is decoded by cut points fitted
 on it). Nothing else is fitted on the split: no weights. Prints a table (accuracy, QWK,
 macro-F1, KL 1 recall, MAE, ECE) and, for several models, how often their argmax grades agree
-and how many images none of them grades right (``member_agreement``: what no ensemble of them
-can fix), and saves JSON.
+and how many images none of them grades right (``member_agreement``: what no vote among them
+can fix, and how many of those their mean still gets right), and saves JSON.
 
 Run: `.venv/bin/python bench/bench_ensemble.py --model models/efficientnet-lite2-chen2018 DIR ...`.
 """
@@ -77,8 +77,9 @@ def show_agreement(console: Console, agreement: dict, images: int) -> None:
     )
     console.print(
         f"none grades {agreement['all_wrong']} of {images} right (by true grade "
-        f"{agreement['all_wrong_by_grade']}): any ensemble of them is right on at most "
-        f"{agreement['any_right']:.1%}"
+        f"{agreement['all_wrong_by_grade']}), so a vote among them is right on at most "
+        f"{agreement['any_right']:.1%}; their mean's argmax gets "
+        f"{agreement['ensemble_right_where_all_wrong']} of those right"
     )
 
 
@@ -107,7 +108,7 @@ def main() -> int:
         ensemble = np.mean(list(members.values()), axis=0)
         rows[f"ensemble of {len(members)}"] = scores(grades, ensemble)
         argmax = np.stack([p.argmax(axis=1) for p in members.values()])
-        agreement = member_agreement(grades, argmax)
+        agreement = member_agreement(grades, argmax, ensemble.argmax(axis=1))
     table = Table(title=f"{args.data} ({len(grades)} images, graded whole)")
     for column in ("model", "decoding", "accuracy", "QWK", "macro-F1", "KL 1 recall"):
         table.add_column(column, justify="right" if column != "model" else "left")

@@ -1,7 +1,9 @@
 """How far an ensemble could go: where its members agree, and what every one of them gets wrong.
 
-Averaging members can only fix an image that some member grades right, so the share of images
-no member grades right bounds any ensemble of them, whatever the weights or decoding.
+An ensemble that picks among its members' grades (a vote, whatever the weights) can only be
+right where some member is, so the share of images some member grades right bounds it. Averaged
+probabilities can land on a grade no member chose, where members straddle the true one, so for
+them the count of such images is reported beside the bound rather than assumed to be zero.
 """
 
 import numpy as np
@@ -9,12 +11,15 @@ import numpy as np
 from kneegrade_ml.grades import GRADES
 
 
-def member_agreement(grades: np.ndarray, member_grades: np.ndarray) -> dict:
+def member_agreement(
+    grades: np.ndarray, member_grades: np.ndarray, ensemble_grades: np.ndarray
+) -> dict:
     """Agreement of the (members, images) decoded grades against the true ``grades``.
 
     ``all_agree`` is the share of images every member grades alike, with their accuracy there;
-    ``all_wrong`` counts the images no member grades right, per true grade;
-    ``any_right`` is the oracle's accuracy, the ceiling of any ensemble of these members.
+    ``all_wrong`` counts the images no member grades right, per true grade, and
+    ``ensemble_right_where_all_wrong`` how many of them ``ensemble_grades`` still gets right;
+    ``any_right`` is the oracle's accuracy, the ceiling of any vote among these members.
     """
     right = member_grades == grades
     agree = (member_grades == member_grades[0]).all(axis=0)
@@ -27,6 +32,9 @@ def member_agreement(grades: np.ndarray, member_grades: np.ndarray) -> dict:
         "all_wrong_by_grade": np.bincount(
             grades[all_wrong], minlength=len(GRADES)
         ).tolist(),
+        "ensemble_right_where_all_wrong": int(
+            (ensemble_grades[all_wrong] == grades[all_wrong]).sum()
+        ),
         "any_right": float(right.any(axis=0).mean()),
     }
 

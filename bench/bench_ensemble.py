@@ -107,8 +107,9 @@ def main() -> int:
     if len(members) > 1:
         ensemble = np.mean(list(members.values()), axis=0)
         rows[f"ensemble of {len(members)}"] = scores(grades, ensemble)
-        argmax = np.stack([p.argmax(axis=1) for p in members.values()])
-        agreement = member_agreement(grades, argmax, ensemble.argmax(axis=1))
+        argmax = DECODINGS["argmax"]
+        member_grades = np.stack([argmax(p) for p in members.values()])
+        agreement = member_agreement(grades, member_grades, argmax(ensemble))
     table = Table(title=f"{args.data} ({len(grades)} images, graded whole)")
     for column in ("model", "decoding", "accuracy", "QWK", "macro-F1", "KL 1 recall"):
         table.add_column(column, justify="right" if column != "model" else "left")

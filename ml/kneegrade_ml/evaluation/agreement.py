@@ -35,7 +35,7 @@ def member_agreement(
         "ensemble_right_where_all_wrong": int(
             (ensemble_grades[all_wrong] == grades[all_wrong]).sum()
         ),
-        "any_right": float(right.any(axis=0).mean()),
+        "any_right": 1.0 - float(all_wrong.mean()),
     }
 
 

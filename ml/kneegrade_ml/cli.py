@@ -480,6 +480,14 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         help="blend each training batch with a shuffled copy of itself, and the targets alike,"
         " by a share drawn from Beta(ALPHA, ALPHA) (e.g. 0.2; default 0, off)",
     )
+    parser.add_argument(
+        "--sam",
+        type=float,
+        dest="sam_rho",
+        metavar="RHO",
+        help="sharpness-aware minimisation: step with the gradient taken RHO uphill along the"
+        " weights' gradient (e.g. 0.05; twice the compute per step; default 0, off)",
+    )
 
 
 def _add_localiser_options(parser: argparse.ArgumentParser) -> None:

@@ -99,6 +99,12 @@ def test_mixup_is_a_train_option():
     assert REAL_OPTIONS.mixup == 0
 
 
+def test_sharpness_aware_steps_are_a_train_option():
+    args = build_parser().parse_args([*TRAIN, "--recipe", "real", "--sam", "0.05"])
+    assert _options(args) == replace(REAL_OPTIONS, sam_rho=0.05)
+    assert REAL_OPTIONS.sam_rho == 0
+
+
 def test_pipeline_without_seed_uses_the_default_seed_for_data_and_models(
     tmp_path, monkeypatch
 ):

@@ -1,5 +1,6 @@
 """Training writes a self-describing, reproducible model directory."""
 
+import copy
 import json
 from dataclasses import replace
 from importlib.metadata import PackageNotFoundError
@@ -153,6 +154,65 @@ def test_mixup_still_learns_a_separable_problem():
     assert (module(inputs).argmax(1) == labels).float().mean() > 0.9
 
 
+def test_a_sharpness_aware_step_uses_the_gradient_at_the_climbed_weights():
+    inputs, labels = _separable(40)
+    options = TrainOptions(epochs=1, batch_size=40, learning_rate=0.05, sam_rho=0.1)
+    stepped = _fit_linear(inputs, labels, options)
+    order = torch.randperm(40, generator=torch.Generator().manual_seed(options.seed))
+    x, y = inputs[order], labels[order]
+    torch.manual_seed(1)
+    expected = nn.Linear(5, 5)
+    start = [p.detach().clone() for p in expected.parameters()]
+    grads = torch.autograd.grad(
+        F.cross_entropy(expected(x), y), list(expected.parameters())
+    )
+    norm = torch.linalg.vector_norm(torch.stack([g.norm() for g in grads]))
+    climbed = [
+        (w + 0.1 * g / norm).requires_grad_() for w, g in zip(start, grads, strict=True)
+    ]
+    worst = F.cross_entropy(F.linear(x, *climbed), y)
+    optimizer = torch.optim.AdamW(expected.parameters(), lr=0.05, weight_decay=0)
+    for p, g in zip(
+        expected.parameters(), torch.autograd.grad(worst, climbed), strict=True
+    ):
+        p.grad = g
+    optimizer.step()
+    torch.testing.assert_close(stepped.weight, expected.weight)
+    torch.testing.assert_close(stepped.bias, expected.bias)
+    longer = replace(options, epochs=3)  # Adam's first step sees only gradient signs
+    plain, sharp = (
+        _fit_linear(inputs, labels, replace(longer, sam_rho=rho)) for rho in (0, 0.1)
+    )
+    assert not torch.allclose(sharp.weight, plain.weight)
+
+
+def test_sharpness_aware_steps_still_learn_a_separable_problem():
+    inputs, labels = _separable(200)
+    options = TrainOptions(epochs=20, batch_size=20, learning_rate=0.05, sam_rho=0.05)
+    module = _fit_linear(inputs, labels, options)
+    assert (module(inputs).argmax(1) == labels).float().mean() > 0.9
+
+
+def test_the_second_sharpness_aware_pass_leaves_batch_norm_statistics_alone():
+    inputs, labels = _separable(40)
+    torch.manual_seed(1)
+    module = nn.Sequential(nn.Linear(5, 8), nn.BatchNorm1d(8), nn.Linear(8, 5))
+    twin = copy.deepcopy(module)
+    options = TrainOptions(epochs=1, batch_size=40, learning_rate=0.05)
+    fit_module(module, inputs, labels, replace(options, sam_rho=0.1), lambda x: x,
+               progress=False)  # fmt: skip
+    fit_module(twin, inputs, labels, options, lambda x: x, progress=False)
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        torch.testing.assert_close(getattr(module[1], name), getattr(twin[1], name))
+    assert module[1].num_batches_tracked == 1
+
+
+def test_a_negative_sam_rho_is_refused():
+    inputs, labels = _separable(20)
+    with pytest.raises(ValueError, match="rho"):
+        _fit_linear(inputs, labels, TrainOptions(epochs=1, sam_rho=-0.05))
+
+
 def test_a_negative_mixup_alpha_is_refused():
     inputs, labels = _separable(20)
     with pytest.raises(ValueError, match="mixup"):
@@ -269,6 +329,7 @@ RECIPE = TrainOptions(
     calibrate=True,
     ema_decay=0.9,
     mixup=0.2,
+    sam_rho=0.05,
 )
 
 
@@ -293,6 +354,7 @@ def test_recipe_card_records_options_and_calibration(recipe_model):
     assert card["hyperparameters"]["trainable_from_block"] == 16
     assert card["hyperparameters"]["ema_decay"] == 0.9
     assert card["hyperparameters"]["mixup"] == 0.2
+    assert card["hyperparameters"]["sam_rho"] == 0.05
 
 
 def test_recipe_model_reloads_with_its_split_and_temperature(recipe_model):
@@ -327,7 +389,8 @@ def test_flip_averaging_makes_a_prediction_mirror_invariant(recipe_model):
 
 
 @pytest.mark.parametrize(
-    "option", [{"augment_views": 2}, {"ema_decay": 0.99}, {"mixup": 0.2}]
+    "option",
+    [{"augment_views": 2}, {"ema_decay": 0.99}, {"mixup": 0.2}, {"sam_rho": 0.05}],
 )
 def test_random_forest_refuses_network_only_options(option):
     options = TrainOptions(**option)

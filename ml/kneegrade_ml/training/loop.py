@@ -3,6 +3,7 @@
 import math
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -14,6 +15,7 @@ from tqdm import tqdm
 from kneegrade_ml.grades import GRADES
 from kneegrade_ml.models.outputs import Prepare, module_logits
 from kneegrade_ml.training.losses import DistillationLoss, GradeDistanceLoss
+from kneegrade_ml.training.sharpness import SharpnessAware
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class TrainOptions:
     distill_weight: float = 0.5  # the teachers' share of the loss when there are some
     ema_decay: float = 0.0  # keep an exponential moving average of the weights; 0: off
     mixup: float = 0.0  # blend image pairs and their targets, Beta(a, a) shares; 0: off
+    sam_rho: float = 0.0  # sharpness-aware steps from weights this far uphill; 0: off
 
     def __post_init__(self) -> None:
         """A card's JSON and the command line give lists: options compare equal either way."""
@@ -123,6 +126,15 @@ def build_optimizer(
         )
         return optimizer, scheduler
     raise ValueError(f"unknown learning-rate schedule {options.schedule!r}")
+
+
+def shared_loss(
+    loss_fn: nn.Module,
+    shares: list[tuple[float, list[torch.Tensor]]],
+    logits: torch.Tensor,
+) -> torch.Tensor:
+    """The loss against each set of targets, weighted by its share (one set without mixup)."""
+    return sum(share * loss_fn(logits, *targets) for share, targets in shares)
 
 
 def weight_average(module: nn.Module, decay: float) -> AveragedModel | None:
@@ -242,6 +254,7 @@ def _fit(
     loss_fn = loss_fn.to(device)
     average = weight_average(module, options.ema_decay)
     mixup = Mixup.from_options(options)
+    sharpness = SharpnessAware(trainable, options.sam_rho) if options.sam_rho else None
     kept = module if average is None else average.module
     logs = []
     for epoch in range(1, options.epochs + 1):
@@ -269,10 +282,13 @@ def _fit(
             shares = [(1.0, targets)]
             if mixup is not None:
                 network_inputs, shares = mixup.mix(network_inputs, targets)
+            loss_of = partial(shared_loss, loss_fn, shares)
             logits = module(network_inputs)
-            loss = sum(share * loss_fn(logits, *shared) for share, shared in shares)
+            loss = loss_of(logits)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if sharpness is not None:
+                sharpness.replace_gradients(module, network_inputs, loss_of)
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()

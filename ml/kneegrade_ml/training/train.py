@@ -94,6 +94,7 @@ def hyperparameters(classifier: KLClassifier, options: TrainOptions) -> dict:
         **({"distill_weight": o.distill_weight} if o.teachers else {}),
         **({"ema_decay": o.ema_decay} if o.ema_decay else {}),
         **({"mixup": o.mixup} if o.mixup else {}),
+        **({"sam_rho": o.sam_rho} if o.sam_rho else {}),
         "seed": o.seed,
         **(
             {"trainable_from_block": classifier.config.trainable_from}

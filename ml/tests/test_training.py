@@ -147,9 +147,12 @@ def test_mixup_trains_on_blended_inputs_against_blended_targets():
     torch.testing.assert_close(mixed.bias, expected.bias)
 
 
-def test_mixup_still_learns_a_separable_problem():
+@pytest.mark.parametrize(
+    "lever", [{"mixup": 0.2}, {"sam_rho": 0.05}], ids=["mixup", "sam"]
+)
+def test_mixup_or_sharpness_aware_steps_still_learn_a_separable_problem(lever):
     inputs, labels = _separable(200)
-    options = TrainOptions(epochs=30, batch_size=20, learning_rate=0.05, mixup=0.2)
+    options = TrainOptions(epochs=30, batch_size=20, learning_rate=0.05, **lever)
     module = _fit_linear(inputs, labels, options)
     assert (module(inputs).argmax(1) == labels).float().mean() > 0.9
 
@@ -184,13 +187,6 @@ def test_a_sharpness_aware_step_uses_the_gradient_at_the_climbed_weights():
         _fit_linear(inputs, labels, replace(longer, sam_rho=rho)) for rho in (0, 0.1)
     )
     assert not torch.allclose(sharp.weight, plain.weight)
-
-
-def test_sharpness_aware_steps_still_learn_a_separable_problem():
-    inputs, labels = _separable(200)
-    options = TrainOptions(epochs=20, batch_size=20, learning_rate=0.05, sam_rho=0.05)
-    module = _fit_linear(inputs, labels, options)
-    assert (module(inputs).argmax(1) == labels).float().mean() > 0.9
 
 
 def test_the_second_sharpness_aware_pass_leaves_batch_norm_statistics_alone():

@@ -48,20 +48,12 @@ def averaged(states: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
     }
 
 
-def trained_norms(
-    network: nn.Module, states: list[dict[str, torch.Tensor]]
-) -> list[nn.Module]:
-    """The BatchNorm layers whose running statistics differ between the runs: those they trained."""
+def trained_norms(classifier: TorchClassifier) -> list[nn.Module]:
+    """The BatchNorm layers of the part the runs trained (``parts``); the frozen trunk's are
+    ImageNet's in every run."""
+    _, trained = classifier.parts()
     return [
-        module
-        for name, module in network.named_modules()
-        if isinstance(module, nn.modules.batchnorm._BatchNorm)
-        and any(
-            not torch.equal(
-                s[f"{name}.running_mean"], states[0][f"{name}.running_mean"]
-            )
-            for s in states[1:]
-        )
+        m for m in trained.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
     ]
 
 
@@ -118,7 +110,7 @@ def main() -> int:
         for model, c in zip(args.model, classifiers, strict=True)
     }
     soup = classifiers[0]
-    norms = trained_norms(soup.network, states)
+    norms = trained_norms(soup)
     soup.network.load_state_dict(averaged(states))
     probabilities["soup, statistics averaged"] = soup.predict_pixels(pixels)
     train = random.Random(0).sample(scan_split(args.data / "train"), args.bn_images)

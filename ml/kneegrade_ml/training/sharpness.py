@@ -24,9 +24,7 @@ class SharpnessAware:
     def _climb(self) -> list[torch.Tensor | None]:
         """Add rho times the unit gradient to each weight; return what was added."""
         grads = [p.grad for p in self.parameters]
-        norm = torch.linalg.vector_norm(
-            torch.stack([g.norm() for g in grads if g is not None])
-        )
+        norm = torch.nn.utils.get_total_norm([g for g in grads if g is not None])
         steps = [None if g is None else g * (self.rho / (norm + 1e-12)) for g in grads]
         for p, step in zip(self.parameters, steps, strict=True):
             if step is not None:

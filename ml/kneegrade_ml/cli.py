@@ -17,6 +17,7 @@ from kneegrade_ml.bundle import ModelLoadError
 from kneegrade_ml.data.errors import DatasetError
 from kneegrade_ml.data.fetch import DATASETS, fetch_dataset
 from kneegrade_ml.data.folders import scan_dataset
+from kneegrade_ml.data.folds import Fold
 from kneegrade_ml.data.images import read_image
 from kneegrade_ml.data.summary import describe_dataset
 from kneegrade_ml.evaluation.compare import (
@@ -145,11 +146,23 @@ def _teach(args: argparse.Namespace) -> None:
     samples = scan_dataset(args.data).get("train")
     if not samples:
         raise DatasetError(f"{args.data} has no train/ split to teach")
-    teach(args.teachers, samples).save(args.out, samples)
+    teach(args.teachers, samples, cross_fit=args.cross_fit).save(args.out, samples)
+    graded = f"{len(samples)} training images"
+    if args.cross_fit:
+        graded = f"each its held-out fold of the {graded}"
     console.print(
-        f"{len(args.teachers)} teachers graded {len(samples)} training images; wrote"
-        f" {args.out} (give it to kneegrade train --teachers)"
+        f"{len(args.teachers)} teachers graded {graded}; wrote {args.out}"
+        " (give it to kneegrade train --teachers)"
     )
+
+
+def _fold(text: str) -> str:
+    """``--held-out-fold``: K/N, checked now rather than after the images are read."""
+    try:
+        Fold.parse(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from err
+    return text
 
 
 def _device(name: str) -> str:
@@ -488,6 +501,13 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         help="sharpness-aware minimisation: step with the gradient taken RHO uphill along the"
         " weights' gradient (e.g. 0.05; twice the compute per step; default 0, off)",
     )
+    parser.add_argument(
+        "--held-out-fold",
+        type=_fold,
+        metavar="K/N",
+        help="train without fold K of N of the train split's patients (both knees together):"
+        " the teacher of fold K for kneegrade teach --cross-fit",
+    )
 
 
 def _add_localiser_options(parser: argparse.ArgumentParser) -> None:
@@ -579,6 +599,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     teaching.add_argument(
         "--out", type=Path, required=True, help="the teaching file (.json) to write"
+    )
+    teaching.add_argument(
+        "--cross-fit",
+        action="store_true",
+        help="teacher K of N grades only fold K, the patients it was trained without"
+        " (kneegrade train --held-out-fold K/N)",
     )
     teaching.set_defaults(run=_teach)
 

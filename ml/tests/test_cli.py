@@ -85,6 +85,26 @@ def test_scanner_augmentation_is_a_train_option():
     assert REAL_OPTIONS.augment == "standard"
 
 
+def test_a_held_out_fold_is_a_train_option_checked_as_given(capsys):
+    args = build_parser().parse_args([*TRAIN, "--held-out-fold", "1/2"])
+    assert _options(args) == replace(SPEC_OPTIONS, held_out_fold="1/2")
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args([*TRAIN, "--held-out-fold", "2/2"])
+    assert exited.value.code == 2
+    assert "need 0 <= K < N" in capsys.readouterr().err
+
+
+def test_cross_fitted_teaching_needs_a_teacher_per_fold(
+    trained_models, tiny_synthetic, tmp_path, capsys
+):
+    args = ["--data", str(tiny_synthetic), "--out", str(tmp_path / "t.json")]
+    teacher = str(trained_models["cnn"])
+    assert main(["teach", "--teachers", teacher, "--cross-fit", *args]) == 2
+    assert "a teacher for each of 2+ folds" in capsys.readouterr().err
+    assert main(["teach", "--teachers", teacher, teacher, "--cross-fit", *args]) == 2
+    assert "was not trained on these images without fold 0/2" in capsys.readouterr().err
+
+
 def test_the_weight_average_is_a_train_option():
     args = build_parser().parse_args(
         [*TRAIN, "--recipe", "real", "--ema-decay", "0.998"]

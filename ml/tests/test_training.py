@@ -16,6 +16,7 @@ from torch.nn import functional as F
 from kneegrade_ml.bundle import load_bundle
 from kneegrade_ml.data.errors import DatasetError
 from kneegrade_ml.data.folders import scan_split
+from kneegrade_ml.data.folds import Fold, in_fold
 from kneegrade_ml.data.images import read_image
 from kneegrade_ml.data.source import dataset_record
 from kneegrade_ml.evaluation.evaluate import evaluate_model
@@ -599,3 +600,27 @@ def test_a_model_trained_from_a_source_tree_is_saved(
 def test_hardware_counts_one_core_in_the_singular(monkeypatch):
     monkeypatch.setattr("kneegrade_ml.provenance.usable_cores", lambda: 1)
     assert hardware("cpu").endswith(", 1 core")
+
+
+def test_cross_fitted_teachers_grade_only_the_images_they_were_trained_without(
+    tiny_synthetic, tmp_path
+):
+    teachers = []
+    for number in range(2):
+        options = TrainOptions(epochs=1, held_out_fold=f"{number}/2")
+        out = tmp_path / f"teacher{number}"
+        card = train_model("cnn", tiny_synthetic, out, options, progress=False)
+        assert card["training"]["held_out_fold"] == f"{number}/2"
+        teachers.append(str(out))
+    samples = scan_split(tiny_synthetic / "train")
+    held = [in_fold(samples, Fold(number, 2)) for number in range(2)]
+    assert sum(card["training"]["counts"]["train"].values()) == (~held[1]).sum()
+    taught = teach(teachers, samples, progress=False, cross_fit=True)
+    for teacher, mask in zip(teachers, held, strict=True):
+        own = [s.path for s, m in zip(samples, mask, strict=True) if m]
+        np.testing.assert_allclose(
+            taught.probabilities[mask], Predictor(teacher).predict_proba(own), atol=1e-4
+        )
+    assert [t["held_out_fold"] for t in taught.teachers] == ["0/2", "1/2"]
+    with pytest.raises(DatasetError, match="was not trained on these images without"):
+        teach(teachers[::-1], samples, progress=False, cross_fit=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,3 +100,9 @@ def count_by_grade(samples: Iterable[Sample]) -> dict[int, int]:
     for sample in samples:
         counts[sample.grade] += 1
     return counts
+
+
+def file_list_sha256(samples: Sequence[Sample]) -> str:
+    """A fingerprint of which files (grade/name) a model saw, to tell data sets apart."""
+    listing = "\n".join(f"{s.grade}/{s.path.name}" for s in samples)
+    return hashlib.sha256(listing.encode()).hexdigest()

@@ -14,7 +14,8 @@ import torch
 from tqdm import tqdm
 
 from kneegrade_ml.data.errors import DatasetError
-from kneegrade_ml.data.folders import Sample
+from kneegrade_ml.data.folders import Sample, file_list_sha256
+from kneegrade_ml.data.folds import Fold, fold_numbers
 from kneegrade_ml.data.images import read_image
 from kneegrade_ml.modelcard import model_reference
 from kneegrade_ml.predictor import Predictor
@@ -70,25 +71,64 @@ def load_teaching(path: Path, samples: Sequence[Sample]) -> Teaching:
 
 
 def teach(
-    teachers: Sequence[str | Path], samples: Sequence[Sample], progress: bool = True
+    teachers: Sequence[str | Path],
+    samples: Sequence[Sample],
+    progress: bool = True,
+    cross_fit: bool = False,
 ) -> Teaching:
     """Each teacher grades ``samples`` as it serves (its own input, flip averaging and
     calibration, on ONNX Runtime); the probabilities are averaged. Each image is read once
     for all teachers. Each teacher is recorded from the card of the weights it loaded, so a
-    model released over it later cannot be mistaken for it."""
+    model released over it later cannot be mistaken for it.
+
+    ``cross_fit``: teacher K of N grades only fold K of N (``data.folds``), the images it was
+    trained without, so no image is graded by a teacher that learned its label.
+    """
     predictors = [Predictor(directory, engine="onnx") for directory in teachers]
+    records = [
+        model_reference(d, p.card) for d, p in zip(teachers, predictors, strict=True)
+    ]
+    graders = np.ones((len(teachers), len(samples)), dtype=bool)
+    if cross_fit:
+        graders = held_out_masks(teachers, [p.card for p in predictors], samples)
+        for number, record in enumerate(records):
+            record["held_out_fold"] = str(Fold(number, len(teachers)))
     paths = [sample.path for sample in samples]
     total = np.zeros((len(paths), 5))
     for start in tqdm(
         range(0, len(paths), CHUNK), desc="teachers", leave=False, disable=not progress
     ):
-        images = [read_image(path) for path in paths[start : start + CHUNK]]
-        for predictor in predictors:
-            total[start : start + len(images)] += predictor.predict_proba(images)
-    records = [
-        model_reference(d, p.card) for d, p in zip(teachers, predictors, strict=True)
-    ]
-    return Teaching(torch.from_numpy(total / len(teachers)).float(), records)
+        chunk = slice(start, start + CHUNK)
+        images = [read_image(path) for path in paths[chunk]]
+        for predictor, grades in zip(predictors, graders[:, chunk], strict=True):
+            rows = np.flatnonzero(grades)
+            if len(rows):
+                graded = predictor.predict_proba([images[i] for i in rows])
+                total[start + rows] += graded
+    mean = total / graders.sum(0)[:, None]
+    return Teaching(torch.from_numpy(mean).float(), records)
+
+
+def held_out_masks(
+    teachers: Sequence[str | Path], cards: Sequence[dict], samples: Sequence[Sample]
+) -> np.ndarray:
+    """Which samples each of N cross-fitting teachers grades: teacher K, fold K of N, after
+    checking from its card that it trained on exactly the other folds of ``samples``."""
+    if len(teachers) < 2:
+        raise DatasetError("cross-fitted teaching needs a teacher for each of 2+ folds")
+    numbers = fold_numbers(samples, len(teachers))
+    for number, (teacher, card) in enumerate(zip(teachers, cards, strict=True)):
+        trained = ((card.get("training") or {}).get("file_list_sha256") or {}).get(
+            "train"
+        )
+        outside = [s for s, n in zip(samples, numbers, strict=True) if n != number]
+        if trained != file_list_sha256(outside):
+            raise DatasetError(
+                f"teacher {number + 1}, {teacher}, was not trained on these images without"
+                f" fold {Fold(number, len(teachers))}"
+                f" (kneegrade train --held-out-fold {number}/{len(teachers)})"
+            )
+    return numbers[None, :] == np.arange(len(teachers))[:, None]
 
 
 def teaching_for(

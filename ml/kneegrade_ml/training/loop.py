@@ -12,6 +12,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
+from kneegrade_ml.data.folds import Fold
 from kneegrade_ml.grades import GRADES
 from kneegrade_ml.models.outputs import Prepare, module_logits
 from kneegrade_ml.training.losses import DistillationLoss, GradeDistanceLoss
@@ -52,10 +53,13 @@ class TrainOptions:
     ema_decay: float = 0.0  # keep an exponential moving average of the weights; 0: off
     mixup: float = 0.0  # blend image pairs and their targets, Beta(a, a) shares; 0: off
     sam_rho: float = 0.0  # sharpness-aware steps from weights this far uphill; 0: off
+    held_out_fold: str | None = None  # "K/N": train without fold K of N (data.folds)
 
     def __post_init__(self) -> None:
         """A card's JSON and the command line give lists: options compare equal either way."""
         object.__setattr__(self, "teachers", tuple(str(t) for t in self.teachers))
+        if self.held_out_fold is not None:
+            Fold.parse(self.held_out_fold)
 
 
 SPEC_OPTIONS = TrainOptions()

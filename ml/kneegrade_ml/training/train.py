@@ -2,7 +2,6 @@
 
 import hashlib
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, replace
 from importlib.metadata import distribution
 from pathlib import Path
@@ -11,7 +10,13 @@ import torch
 
 from kneegrade_ml.bundle import save_bundle, sha256_file
 from kneegrade_ml.data.errors import DatasetError
-from kneegrade_ml.data.folders import Sample, count_by_grade, scan_dataset
+from kneegrade_ml.data.folders import (
+    Sample,
+    count_by_grade,
+    file_list_sha256,
+    scan_dataset,
+)
+from kneegrade_ml.data.folds import Fold, without_fold
 from kneegrade_ml.data.loading import load_pixels
 from kneegrade_ml.data.source import dataset_record
 from kneegrade_ml.evaluation.metrics import compute_metrics
@@ -126,12 +131,6 @@ def _pretrained_record(kind: str, pretrained: Path | None) -> dict | None:
     return {"source": str(pretrained), "sha256": digest}
 
 
-def file_list_sha256(samples: Sequence[Sample]) -> str:
-    """A fingerprint of which files (grade/name) a model saw, to tell data sets apart."""
-    listing = "\n".join(f"{s.grade}/{s.path.name}" for s in samples)
-    return hashlib.sha256(listing.encode()).hexdigest()
-
-
 def held_out_split(card: dict, data: Path) -> tuple[str, list[Sample]]:
     """The split a trained model's card was measured on, checked to hold the same files in
     ``data`` as it did in training."""
@@ -170,6 +169,10 @@ def train_model(
     if "train" not in splits:
         raise DatasetError(
             f"{data} has no train/ split (expected {data}/train/<0-4>/<image>)"
+        )
+    if options.held_out_fold:
+        splits["train"] = without_fold(
+            splits["train"], Fold.parse(options.held_out_fold)
         )
     held_out = next((name for name in HELD_OUT_SPLITS if name in splits), None)
     start = time.perf_counter()
@@ -223,6 +226,11 @@ def train_model(
             "dataset": dataset_record(data),
             "counts": {name: count_by_grade(s) for name, s in used.items()},
             "file_list_sha256": {name: file_list_sha256(s) for name, s in used.items()},
+            **(
+                {"held_out_fold": options.held_out_fold}
+                if options.held_out_fold
+                else {}
+            ),
             "pretrained": _pretrained_record(kind, pretrained),
             **({"teachers": teaching.teachers} if teaching else {}),
             "seconds": round(seconds, 1),

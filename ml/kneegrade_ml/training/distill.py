@@ -100,8 +100,8 @@ def teach(
     ):
         chunk = slice(start, start + CHUNK)
         images = [read_image(path) for path in paths[chunk]]
-        for predictor, grades in zip(predictors, graders[:, chunk], strict=True):
-            rows = np.flatnonzero(grades)
+        for predictor, grading in zip(predictors, graders[:, chunk], strict=True):
+            rows = np.flatnonzero(grading)
             if len(rows):
                 graded = predictor.predict_proba([images[i] for i in rows])
                 total[start + rows] += graded

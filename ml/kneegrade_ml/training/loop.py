@@ -56,7 +56,8 @@ class TrainOptions:
     held_out_fold: str | None = None  # "K/N": train without fold K of N (data.folds)
 
     def __post_init__(self) -> None:
-        """A card's JSON and the command line give lists: options compare equal either way."""
+        """A card's JSON and the command line give lists: options compare equal either way.
+        A held-out fold is checked here, before any image is read."""
         object.__setattr__(self, "teachers", tuple(str(t) for t in self.teachers))
         if self.held_out_fold is not None:
             Fold.parse(self.held_out_fold)

@@ -113,6 +113,12 @@ def _metrics_on(kind: str, dataset: dict | None, metrics: dict | None) -> str | 
     )
 
 
+def recorded_file_list(card: dict, split: str) -> str | None:
+    """The sha256 of ``split``'s file list as the card recorded it in training, so a later
+    step can check it reads the same images; None on cards written before it was recorded."""
+    return ((card.get("training") or {}).get("file_list_sha256") or {}).get(split)
+
+
 def model_reference(directory: str | Path, card: dict) -> dict:
     """Which model another card builds on (a teacher, an ensemble member): its directory,
     name, version, kind and weights' sha256, so a model released over it later cannot be

@@ -17,7 +17,7 @@ from kneegrade_ml.data.errors import DatasetError
 from kneegrade_ml.data.folders import Sample, file_list_sha256
 from kneegrade_ml.data.folds import Fold, fold_numbers
 from kneegrade_ml.data.images import read_image
-from kneegrade_ml.modelcard import model_reference
+from kneegrade_ml.modelcard import model_reference, recorded_file_list
 from kneegrade_ml.predictor import Predictor
 
 CHUNK = 64
@@ -118,11 +118,8 @@ def held_out_masks(
         raise DatasetError("cross-fitted teaching needs a teacher for each of 2+ folds")
     numbers = fold_numbers(samples, len(teachers))
     for number, (teacher, card) in enumerate(zip(teachers, cards, strict=True)):
-        trained = ((card.get("training") or {}).get("file_list_sha256") or {}).get(
-            "train"
-        )
         outside = [s for s, n in zip(samples, numbers, strict=True) if n != number]
-        if trained != file_list_sha256(outside):
+        if recorded_file_list(card, "train") != file_list_sha256(outside):
             raise DatasetError(
                 f"teacher {number + 1}, {teacher}, was not trained on these images without"
                 f" fold {Fold(number, len(teachers))}"

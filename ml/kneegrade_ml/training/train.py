@@ -20,6 +20,7 @@ from kneegrade_ml.data.folds import Fold, without_fold
 from kneegrade_ml.data.loading import load_pixels
 from kneegrade_ml.data.source import dataset_record
 from kneegrade_ml.evaluation.metrics import compute_metrics
+from kneegrade_ml.modelcard import recorded_file_list
 from kneegrade_ml.models.base import KLClassifier, TorchClassifier
 from kneegrade_ml.models.config import ModelConfig
 from kneegrade_ml.models.outputs import softmax_with_temperature
@@ -140,7 +141,7 @@ def held_out_split(card: dict, data: Path) -> tuple[str, list[Sample]]:
         raise DatasetError(
             f"{data} has no {split!r} split, which the model was measured on"
         )
-    recorded = ((card.get("training") or {}).get("file_list_sha256") or {}).get(split)
+    recorded = recorded_file_list(card, split)
     if recorded and recorded != file_list_sha256(splits[split]):
         raise DatasetError(
             f"{data}/{split} does not hold the files the model was measured on in training"

@@ -1,5 +1,6 @@
 """What one grade costs per model: a flip-averaged grade of one knee crop on ONNX Runtime, as
-`make run` serves it, for each model directory given, in one process, in alternating rounds.
+`make run` serves it (a release's int8 network where it has one), for each model directory
+given, in one process, in alternating rounds.
 
 The first model is the reference: each row's ratio is its median over the reference's, the figure
 the accuracy issue bounds (a released model within 1.5x of MobileNetV2's inference time).
@@ -49,6 +50,7 @@ def measure(models: list[Path], rounds: int, grades: int) -> dict:
                 "version": predictor.card.get("version"),
                 "size": predictor.classifier.spec.size,
                 "engine": predictor.engine,
+                "precision": predictor.precision,
                 "median_ms": wall,
                 "cpu_ms": statistics.median(cpu for cpu, _ in timed),
                 "ratio": wall / walls[0],
@@ -66,7 +68,16 @@ def show(result: dict) -> None:
         f"{result['rounds']} alternating rounds of {result['grades_per_round']}"
     )
     table.add_column("model", overflow="fold")
-    for column in ("version", "input", "engine", "median ms", "CPU ms", "ratio"):
+    columns = (
+        "version",
+        "input",
+        "engine",
+        "precision",
+        "median ms",
+        "CPU ms",
+        "ratio",
+    )
+    for column in columns:
         table.add_column(column, justify="right")
     for row in result["models"]:
         table.add_row(
@@ -74,6 +85,7 @@ def show(result: dict) -> None:
             str(row["version"]),
             f"{row['size']} px",
             row["engine"],
+            row["precision"],
             f"{row['median_ms']:.1f}",
             f"{row['cpu_ms']:.1f}",
             f"{row['ratio']:.2f}x",

@@ -1,7 +1,7 @@
 """ONNX Runtime against OpenVINO on the served grader's ONNX graph, alternating, in one run.
 
 The issue's fast path was "ONNX Runtime or OpenVINO, whichever measures faster here". Both run
-the same graph the server exports (``onnx_engine.export_module``) on 2 threads, at batch 1 (one
+the same graph the server exports (``onnx_engine.export_network``) on 2 threads, at batch 1 (one
 image) and batch 2 (the flip pair); OpenVINO compiled for that batch size (static shapes, its
 fastest) with the latency hint. Prints median ms per call and the ratio, and the largest output
 difference. OpenVINO is not a dependency of KneeGrade: install it into the venv to run this.
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from kneegrade_ml.bundle import load_bundle
-from kneegrade_ml.onnx_engine import cpu_session, export_module
+from kneegrade_ml.onnx_engine import cpu_session, export_network
 
 THREADS = 2
 Run = Callable[[np.ndarray], np.ndarray]
@@ -75,7 +75,7 @@ def main() -> int:
     classifier, _ = load_bundle(args.model)
     spec = classifier.spec
     shape = [spec.channels, spec.size, spec.size]
-    model = export_module(classifier.network.eval(), torch.zeros(1, *shape))
+    model = export_network(classifier)
     rng = np.random.default_rng(0)
     print(f"{args.model}: median ms per call, {args.rounds} alternating rounds")
     for batch in (1, 2):

@@ -424,6 +424,10 @@ class ModelOut(BaseModel):
     engine: Literal["onnx", "torch"] = Field(
         description="what runs its forward passes on this server"
     )
+    precision: Literal["float32", "int8"] = Field(
+        description="their arithmetic: `int8` where the release's int8 network answers its"
+        " check images on this CPU as it did when released (the card's metrics are then its)"
+    )
     heatmap_caption: str = Field(description="what its heatmaps show")
     data_kind: DataKind = Field(
         description="what it learned from: `real` radiographs, `synthetic` images (a demo)"

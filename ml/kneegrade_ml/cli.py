@@ -251,6 +251,7 @@ def _release(args: argparse.Namespace) -> None:
         args.notes,
         half=not args.fp32,
         supersedes=args.supersedes,
+        int8=args.int8,
     )
     metrics = card["metrics"]
     console.print(
@@ -270,6 +271,13 @@ def _release(args: argparse.Namespace) -> None:
         f"Released {card['version']} to {args.out} ({storage['dtype']} weights, "
         f"probabilities within {storage['max_probability_change_vs_float32']:.1e} of float32)"
     )
+    if int8 := card["serving"].get("int8"):
+        console.print(
+            f"Served as int8 ({int8['file']}): {int8['grades_changed_from_float']} of"
+            f" {int8['measured_on']} graded otherwise than by the float weights, which score"
+            f" accuracy {int8['float_metrics']['accuracy']:.3f},"
+            f" QWK {int8['float_metrics']['qwk']:.3f}"
+        )
 
 
 def _cv(args: argparse.Namespace) -> None:
@@ -642,6 +650,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     release.add_argument(
         "--fp32", action="store_true", help="store float32 weights (default float16)"
+    )
+    release.add_argument(
+        "--int8",
+        action="store_true",
+        help="also quantise the network to int8 for ONNX Runtime, which then serves it",
     )
     release.set_defaults(run=_release)
 

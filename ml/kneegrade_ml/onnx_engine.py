@@ -24,17 +24,18 @@ TOLERANCE = 1e-4
 
 
 class OnnxForward:
-    """A classifier's network as an ONNX Runtime session: uint8 pixels in, logits out."""
+    """A classifier's network as an ONNX Runtime session: uint8 pixels in, logits out.
 
-    def __init__(self, classifier: TorchClassifier):
+    ``model`` is a release's int8 ONNX bytes of that network; by default its float32 export."""
+
+    def __init__(self, classifier: TorchClassifier, model: bytes | None = None):
         spec = self.spec = classifier.spec
         shape = (1, spec.channels, 1, 1)
         self.channels = spec.channels
         self.mean = np.asarray(spec.mean, np.float32).reshape(shape) * 255
         self.scale = 1 / (np.asarray(spec.std, np.float32).reshape(shape) * 255)
-        network = classifier.network.eval()
-        example = torch.zeros(1, spec.channels, spec.size, spec.size)
-        self.session = cpu_session(export_module(network, example))
+        self.precision = "float32" if model is None else "int8"
+        self.session = cpu_session(model or export_network(classifier))
 
     def __call__(self, pixels: torch.Tensor) -> torch.Tensor:
         outputs = []
@@ -66,6 +67,13 @@ def cpu_session(model: bytes) -> ort.InferenceSession:
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+def export_network(classifier: TorchClassifier) -> bytes:
+    """``classifier``'s network as float32 ONNX bytes, for any batch size."""
+    spec = classifier.spec
+    example = torch.zeros(1, spec.channels, spec.size, spec.size)
+    return export_module(classifier.network.eval(), example)
 
 
 def export_module(module: torch.nn.Module, example: torch.Tensor) -> bytes:
@@ -105,14 +113,19 @@ def onnx_forward(classifier: TorchClassifier) -> OnnxForward | None:
     return forward
 
 
-def parity(classifier: TorchClassifier, forward: OnnxForward, count: int = 4) -> float:
-    """Largest probability difference between torch and ``forward`` on seeded noisy gradients
-    (radiograph-like: smooth structure plus noise); infinite when a grade differs."""
+def check_pixels(size: int, count: int = 4) -> torch.Tensor:
+    """Seeded noisy gradients, uint8 (count, 1, size, size): radiograph-like (smooth structure
+    plus noise) and the same on every machine."""
     generator = torch.Generator().manual_seed(0)
-    size = classifier.spec.size
     ramp = torch.linspace(0, 255, size).expand(size, size)
     noise = torch.randint(0, 60, (count, 1, size, size), generator=generator)
-    pixels = (ramp * 0.7 + noise).clamp(0, 255).to(torch.uint8)
+    return (ramp * 0.7 + noise).clamp(0, 255).to(torch.uint8)
+
+
+def parity(classifier: TorchClassifier, forward: OnnxForward, count: int = 4) -> float:
+    """Largest probability difference between torch and ``forward`` on the check images;
+    infinite when a grade differs."""
+    pixels = check_pixels(classifier.spec.size, count)
     reference = classifier.predict_pixels(pixels)
     served = classifier.predict_pixels(pixels, forward=forward)
     if (reference.argmax(1) != served.argmax(1)).any():

@@ -46,8 +46,9 @@ ENGINES = ("torch", "onnx")
 class Predictor:
     """A loaded model, ready to grade: ``Predictor(model_dir)`` once, then ``predict``.
 
-    ``engine="onnx"`` runs the networks' forward passes on ONNX Runtime (checked against torch
-    when loading); the Random Forest and Grad-CAM run as they always do.
+    ``engine="onnx"`` runs the networks' forward passes on ONNX Runtime: the release's int8
+    network where it has one and this CPU reproduces its check answers, else the float32 export
+    checked against torch; the Random Forest and Grad-CAM run as they always do.
     """
 
     def __init__(self, directory: Path | str, engine: str = "torch"):
@@ -58,8 +59,11 @@ class Predictor:
         self.forward = None
         if engine == "onnx" and isinstance(self.classifier, TorchClassifier):
             from kneegrade_ml.onnx_engine import onnx_forward
+            from kneegrade_ml.quantize import int8_forward
 
-            self.forward = onnx_forward(self.classifier)
+            self.forward = int8_forward(
+                self.classifier, self.directory, self.card
+            ) or onnx_forward(self.classifier)
 
     @property
     def kind(self) -> str:
@@ -70,13 +74,21 @@ class Predictor:
         """What runs the forward passes: ``onnx`` or ``torch``."""
         return "onnx" if self.forward is not None else "torch"
 
+    @property
+    def precision(self) -> str:
+        """The arithmetic of the forward passes: ``int8`` or ``float32``."""
+        return getattr(self.forward, "precision", "float32")
+
     def pixels(self, images: Sequence[ImageSource]) -> torch.Tensor:
         """Decode (if needed) and resize images to the model's uint8 input batch."""
         return self.classifier.spec.resize_all([_decode(im) for im in images])
 
     def predict_proba(self, images: Sequence[ImageSource]) -> np.ndarray:
         """Probabilities (N, 5) for a batch of images."""
-        pixels = self.pixels(images)
+        return self.predict_pixels(self.pixels(images))
+
+    def predict_pixels(self, pixels: torch.Tensor) -> np.ndarray:
+        """Probabilities (N, 5) for uint8 pixels at the model's input size, as served."""
         if self.forward is None:
             return self.classifier.predict_pixels(pixels)
         return self.classifier.predict_pixels(pixels, forward=self.forward)

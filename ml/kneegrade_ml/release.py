@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from kneegrade_ml.bundle import CARD_FILE, file_record, load_bundle, read_card
+from kneegrade_ml.data.folders import scan_dataset
 from kneegrade_ml.data.loading import load_pixels
 from kneegrade_ml.data.source import dataset_record
 from kneegrade_ml.evaluation.metrics import (
@@ -26,11 +27,20 @@ from kneegrade_ml.modelcard import SEMVER
 from kneegrade_ml.models.base import TorchClassifier
 from kneegrade_ml.models.outputs import softmax_with_temperature
 from kneegrade_ml.models.registry import display_name
+from kneegrade_ml.onnx_engine import OnnxForward
+from kneegrade_ml.quantize import (
+    INT8_FILE,
+    calibration_samples,
+    int8_record,
+    quantize_network,
+)
 from kneegrade_ml.runtime import configure_cpu
 from kneegrade_ml.training.calibration import cross_fitted_probabilities
 from kneegrade_ml.training.train import held_out_split
 
 README_FILE = "README.md"
+FLOAT_SUMMARY = ("accuracy", "f1_macro", "qwk", "mae", "ece")
+"""The float weights' figures an int8 release keeps beside its own."""
 HALF_TOLERANCE = 1e-3
 """Largest change in any probability that half-precision storage may cause; else float32."""
 
@@ -81,9 +91,9 @@ def _store(
     pixels: torch.Tensor,
     reference: np.ndarray,
     half: bool,
-) -> tuple[np.ndarray, float]:
+) -> tuple[TorchClassifier, np.ndarray, float]:
     """Write the weights (float16 when ``half``) with a provisional card, load them back as the
-    server will, and return their logits and the largest change of any probability."""
+    server will, and return them, their logits and the largest change of any probability."""
     weights = out / classifier.weights_file
     _save_weights(classifier, weights, half)
     (out / CARD_FILE).write_text(
@@ -95,7 +105,37 @@ def _store(
     change = softmax_with_temperature(logits, t) - softmax_with_temperature(
         reference, t
     )
-    return logits, float(np.abs(change).max())
+    return served, logits, float(np.abs(change).max())
+
+
+def _store_int8(
+    served: TorchClassifier,
+    data: Path,
+    out: Path,
+    held_out: tuple[torch.Tensor, np.ndarray],
+    float_logits: np.ndarray,
+    progress: bool,
+) -> tuple[np.ndarray, dict]:
+    """Quantise the stored network on seeded training images, write it beside the weights and
+    return its held-out logits and its card record, with what it changed from float."""
+    calibration = calibration_samples(scan_dataset(data)["train"])
+    calibration_pixels, _ = load_pixels(
+        calibration, served.spec, "calibrating int8", progress
+    )
+    model = quantize_network(served, calibration_pixels)
+    (out / INT8_FILE).write_bytes(model)
+    pixels, labels = held_out
+    logits = served.pixel_logits(pixels, forward=OnnxForward(served, model)).numpy()
+    t = served.config.temperature
+    float_metrics = compute_metrics(labels, softmax_with_temperature(float_logits, t))
+    return logits, {
+        **int8_record(served, model, calibration),
+        "grades_changed_from_float": int(
+            (logits.argmax(1) != float_logits.argmax(1)).sum()
+        ),
+        "float_metrics": {k: float_metrics[k] for k in FLOAT_SUMMARY},
+        "measured_on": f"{len(labels)} held-out images",
+    }
 
 
 def confusions(confusion: list[list[int]], top: int = 3) -> list[str]:
@@ -148,8 +188,12 @@ def release_model(
     half: bool = True,
     progress: bool = True,
     supersedes: Path | None = None,
+    int8: bool = False,
 ) -> dict:
     """Write the release of ``trained`` to ``out`` (version ``version``, changelog ``notes``).
+
+    ``int8`` also writes the network quantised for ONNX Runtime, which the server then runs: the
+    card's metrics are then the int8 network's, the float weights' kept beside them.
 
     ``supersedes`` is the earlier release when it lives in another directory (a new
     backbone gets a new id): its changelog continues here, so the version line stays readable.
@@ -173,11 +217,20 @@ def release_model(
     before = read_card(earlier) if (earlier / CARD_FILE).is_file() else {}
     out.mkdir(parents=True, exist_ok=True)
     weights = out / classifier.weights_file
-    logits, drift = _store(classifier, card, out, pixels, reference, half)
+    served, logits, drift = _store(classifier, card, out, pixels, reference, half)
     half_drift = drift if half else None
     if half and drift > HALF_TOLERANCE:
         half = False
-        logits, drift = _store(classifier, card, out, pixels, reference, half)
+        served, logits, drift = _store(classifier, card, out, pixels, reference, half)
+    files = {weights.name: file_record(weights)}
+    serving = {}
+    if int8:
+        logits, serving["int8"] = _store_int8(
+            served, data, out, (pixels, labels), logits, progress
+        )
+        files[INT8_FILE] = file_record(out / INT8_FILE)
+    else:
+        (out / INT8_FILE).unlink(missing_ok=True)
     probabilities = softmax_with_temperature(logits, temperature)
 
     dataset = dataset_record(data)
@@ -206,7 +259,8 @@ def release_model(
                 labels, cross_fitted_probabilities(logits, labels)
             ),
         },
-        "files": {weights.name: file_record(weights)},
+        "files": files,
+        "serving": serving,
         "storage": {
             "dtype": "float16" if half else "float32",
             "max_probability_change_vs_float32": drift,
@@ -322,6 +376,7 @@ def card_markdown(card: dict) -> str:
         ),
         "",
         "95 % intervals: percentile bootstrap over the images (1,000 resamples).",
+        *_int8_markdown((card.get("serving") or {}).get("int8")),
         "",
         "## How it was made",
         "",
@@ -351,6 +406,26 @@ def _starting_weights(pretrained: dict | None) -> list[str]:
     source = pretrained.get("source", "unrecorded")
     return [
         f"- Starting weights: {source},{file} sha256 {pretrained.get('sha256')}{licence}"
+    ]
+
+
+def _int8_markdown(int8: dict | None) -> list[str]:
+    """How the served int8 network differs from the float weights, under the metrics."""
+    if not int8:
+        return []
+    f = int8["float_metrics"]
+    calibration = int8["calibration"]
+    return [
+        "",
+        (
+            f"Served as an int8 network on ONNX Runtime ({int8['file']}: {int8['method']};"
+            f" ranges from {calibration['images']} seeded {calibration['split']} images and"
+            f" their mirrors). It changed {int8['grades_changed_from_float']} of the"
+            f" {int8['measured_on']} grades from the float weights, which score accuracy"
+            f" {_pct(f['accuracy'])}, macro F1 {_pct(f['f1_macro'])}, QWK {f['qwk']:.3f},"
+            f" MAE {f['mae']:.3f}, ECE {f['ece']:.3f}. A CPU that answers its check images"
+            " otherwise serves the float weights."
+        ),
     ]
 
 

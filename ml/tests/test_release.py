@@ -88,6 +88,56 @@ def test_release_stores_half_precision_within_tolerance(released, trained):
     ).stat().st_size
 
 
+@pytest.fixture(scope="module")
+def released_int8(trained, real_like, tmp_path_factory):
+    out = tmp_path_factory.mktemp("int8") / "mobilenetv2-chen2018"
+    card = release_model(
+        trained, real_like, out, "1.0.0", "int8", progress=False, int8=True
+    )
+    return out, card
+
+
+def test_an_int8_release_is_served_and_measured_as_int8(released_int8, real_like):
+    out, card = released_int8
+    int8 = card["serving"]["int8"]
+    assert set(card["files"]) == {"model.pt", "model.int8.onnx"}
+    assert int8["calibration"]["images"] == len(
+        list((real_like / "train").rglob("*.png"))
+    )
+    assert Predictor(out, engine="onnx").precision == "int8"
+    assert Predictor(out).precision == "float32"
+    metrics = evaluate_model(out, real_like / "val", progress=False)
+    assert metrics["confusion_matrix"] == card["metrics"]["confusion_matrix"]
+    assert set(int8["float_metrics"]) == {"accuracy", "f1_macro", "qwk", "mae", "ece"}
+    assert "Served as an int8 network" in (out / "README.md").read_text()
+
+
+def test_int8_answers_unlike_the_release_are_not_served(
+    released_int8, tmp_path, caplog
+):
+    out, _ = released_int8
+    copy = tmp_path / "model"
+    shutil.copytree(out, copy)
+    card = json.loads((copy / "model.json").read_text())
+    card["serving"]["int8"]["check_probabilities"][0][0] += 0.5
+    (copy / "model.json").write_text(json.dumps(card))
+    served = Predictor(copy, engine="onnx")
+    assert (served.engine, served.precision) == ("onnx", "float32")
+    assert "serving float32" in caplog.text
+
+
+def test_a_release_without_int8_drops_an_earlier_int8_network(
+    released_int8, trained, real_like, tmp_path
+):
+    out, _ = released_int8
+    copy = tmp_path / "model"
+    shutil.copytree(out, copy)
+    card = release_model(trained, real_like, copy, "1.1.0", "float", progress=False)
+    assert card["serving"] == {}
+    assert not (copy / "model.int8.onnx").exists()
+    assert Predictor(copy, engine="onnx").precision == "float32"
+
+
 def test_evaluate_reproduces_the_released_card(released, real_like):
     out, card = released
     metrics = evaluate_model(out, real_like / "val", progress=False)

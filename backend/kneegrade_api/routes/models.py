@@ -23,6 +23,7 @@ def model_out(model: ServedModel, default: bool) -> ModelOut:
         version=info.version,
         default=default,
         engine=model.predictor.engine,
+        precision=model.predictor.precision,
         data_kind=info.data_kind,
         demo=info.demo,
         warning=info.warning,

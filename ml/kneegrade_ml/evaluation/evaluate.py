@@ -35,12 +35,12 @@ def evaluate_model(
     """Metrics of the model directory ``model`` on ``data`` (a folder of grade folders 0-4),
     each image's knees found and cropped by ``localiser`` first when one is given."""
     configure_cpu()
-    predictor = Predictor(model)
+    predictor = Predictor(model, engine="onnx")  # as the server grades
     samples = scan_split(data)
     found: Counter[str] = Counter()
     if localiser is None:
         pixels, _ = load_pixels(samples, predictor.classifier.spec, progress=progress)
-        probabilities = predictor.classifier.predict_pixels(pixels)
+        probabilities = predictor.predict_pixels(pixels)
     else:
         probabilities = _localised_probabilities(
             predictor, localiser, samples, found, progress

@@ -65,7 +65,7 @@ def grade(predictor: Predictor, images: list[np.ndarray]) -> np.ndarray:
     """Probabilities (N, 5), the images resized and graded as ``kneegrade evaluate`` does."""
     spec = predictor.classifier.spec
     pixels = spec.resize_all(Image.fromarray(image) for image in images)
-    return predictor.classifier.predict_pixels(pixels)
+    return predictor.predict_pixels(pixels)
 
 
 def summary(metrics: dict, reference: dict | None) -> dict:
@@ -132,7 +132,7 @@ def main() -> int:
         ]
     images = [np.asarray(read_image(s.path)) for s in samples]
     grades = np.array([s.grade for s in samples])
-    predictors = {_name(path): Predictor(path) for path in args.model}
+    predictors = {_name(path): Predictor(path, engine="onnx") for path in args.model}
     kinds = [ORIGINAL, *(k for k in args.kinds if k != ORIGINAL)]  # in the order given
     results: dict[str, dict[str, dict]] = {name: {} for name in predictors}
     seconds: dict[str, float] = {}

@@ -1,5 +1,6 @@
 """Serving a network through ONNX Runtime: exported in memory from the loaded weights when the
-model loads, checked against torch there, then used for every forward pass.
+model loads, checked against torch there, then used for every forward pass; or the release's
+int8 network, checked against the answers its card recorded.
 
 Torch stays the training path, the Grad-CAM path and the fallback: a network that does not export,
 or whose ONNX answers differ from torch's by more than ``TOLERANCE``, is served by torch (logged).
@@ -8,6 +9,7 @@ or whose ONNX answers differ from torch's by more than ``TOLERANCE``, is served 
 import io
 import logging
 import warnings
+from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
@@ -21,6 +23,9 @@ log = logging.getLogger(__name__)
 
 TOLERANCE = 1e-4
 """Largest probability difference from torch allowed on the load-time check."""
+CHECK_TOLERANCE = 0.01
+"""Largest probability difference of an int8 network on the check images from what its release
+recorded: rounding differs in the last place between CPUs; saturated arithmetic by far more."""
 
 
 class OnnxForward:
@@ -131,3 +136,38 @@ def parity(classifier: TorchClassifier, forward: OnnxForward, count: int = 4) ->
     if (reference.argmax(1) != served.argmax(1)).any():
         return float("inf")
     return float(np.abs(reference - served).max())
+
+
+def check_probabilities(
+    classifier: TorchClassifier, forward: OnnxForward
+) -> np.ndarray:
+    """``forward``'s probabilities on the seeded check images, as a release records them."""
+    return classifier.predict_pixels(
+        check_pixels(classifier.spec.size), forward=forward
+    )
+
+
+def int8_forward(
+    classifier: TorchClassifier, directory: Path, card: dict
+) -> OnnxForward | None:
+    """The release's int8 network, or None where there is none or this CPU answers the check
+    images otherwise than the release did (logged)."""
+    record = (card.get("serving") or {}).get("int8")
+    if not record:
+        return None
+    try:
+        forward = OnnxForward(classifier, (directory / record["file"]).read_bytes())
+        answers = check_probabilities(classifier, forward)
+    except Exception:  # a runtime that cannot load the file: float32 serves
+        log.exception("%s: cannot serve its int8 network; serving float32", directory)
+        return None
+    recorded = np.asarray(record["check_probabilities"])
+    difference = float(np.abs(answers - recorded).max())
+    if difference > record.get("check_tolerance", CHECK_TOLERANCE):
+        log.error(
+            "%s: int8 answers differ from the release's by %.2g on this CPU; serving float32",
+            directory,
+            difference,
+        )
+        return None
+    return forward

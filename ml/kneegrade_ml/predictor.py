@@ -58,8 +58,7 @@ class Predictor:
         self.classifier, self.card = load_bundle(self.directory)
         self.forward = None
         if engine == "onnx" and isinstance(self.classifier, TorchClassifier):
-            from kneegrade_ml.onnx_engine import onnx_forward
-            from kneegrade_ml.quantize import int8_forward
+            from kneegrade_ml.onnx_engine import int8_forward, onnx_forward
 
             self.forward = int8_forward(
                 self.classifier, self.directory, self.card

@@ -1,13 +1,12 @@
-"""Int8 serving: a network quantised for ONNX Runtime when it is released, and served from there.
+"""Int8 networks for serving, made when a model is released (``kneegrade release --int8``).
 
 ONNX Runtime's static QDQ quantisation: int8 weights per output channel and uint8 activations,
 whose ranges are the moving average of their minima and maxima over batches of training images
 and their mirrors (the served grade averages both). The release measures the int8 network on
-the held-out split and records its answers on seeded check images; a server whose CPU answers
-otherwise (ONNX Runtime's u8s8 arithmetic can saturate on CPUs without VNNI) serves float32.
+the held-out split and records its answers on seeded check images, which the server checks
+before it serves the file (``onnx_engine.int8_forward``).
 """
 
-import logging
 import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -28,16 +27,16 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 from kneegrade_ml.data.folders import Sample
 from kneegrade_ml.models.base import TorchClassifier
 from kneegrade_ml.models.outputs import INFERENCE_BATCH
-from kneegrade_ml.onnx_engine import OnnxForward, check_pixels, export_network
-
-log = logging.getLogger(__name__)
+from kneegrade_ml.onnx_engine import (
+    CHECK_TOLERANCE,
+    OnnxForward,
+    check_probabilities,
+    export_network,
+)
 
 INT8_FILE = "model.int8.onnx"
 CALIBRATION_IMAGES = 300
 CALIBRATION_SEED = 0
-CHECK_TOLERANCE = 0.01
-"""Largest probability difference on the check images from what the release recorded: rounding
-differs in the last place between CPUs; saturated arithmetic differs by far more."""
 METHOD = (
     "ONNX Runtime static QDQ: int8 weights per output channel, uint8 activations, ranges the"
     " moving average of min/max over calibration batches"
@@ -88,15 +87,6 @@ def quantize_network(classifier: TorchClassifier, pixels: torch.Tensor) -> bytes
         return quantized.read_bytes()
 
 
-def check_probabilities(
-    classifier: TorchClassifier, forward: OnnxForward
-) -> np.ndarray:
-    """``forward``'s probabilities on the seeded check images, as a release records them."""
-    return classifier.predict_pixels(
-        check_pixels(classifier.spec.size), forward=forward
-    )
-
-
 def int8_record(
     classifier: TorchClassifier, model: bytes, calibration: Sequence[Sample]
 ) -> dict:
@@ -116,29 +106,3 @@ def int8_record(
         ).tolist(),
         "check_tolerance": CHECK_TOLERANCE,
     }
-
-
-def int8_forward(
-    classifier: TorchClassifier, directory: Path, card: dict
-) -> OnnxForward | None:
-    """The release's int8 network, or None where there is none or this CPU answers the check
-    images otherwise than the release did (logged)."""
-    record = (card.get("serving") or {}).get("int8")
-    if not record:
-        return None
-    try:
-        forward = OnnxForward(classifier, (directory / record["file"]).read_bytes())
-        answers = check_probabilities(classifier, forward)
-    except Exception:  # a runtime that cannot load the file: float32 serves
-        log.exception("%s: cannot serve its int8 network; serving float32", directory)
-        return None
-    recorded = np.asarray(record["check_probabilities"])
-    difference = float(np.abs(answers - recorded).max())
-    if difference > record.get("check_tolerance", CHECK_TOLERANCE):
-        log.error(
-            "%s: int8 answers differ from the release's by %.2g on this CPU; serving float32",
-            directory,
-            difference,
-        )
-        return None
-    return forward

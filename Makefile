@@ -21,7 +21,7 @@ need_data = @test -n "$(DATA)" || { echo "set DATA=<folder with train/ and val/>
 # releases it superseded, EfficientNet-Lite0 1.3.0 and MobileNetV2 1.1.0, for clients that name them).
 RELEASE_ID := efficientnet-lite2-chen2018
 RELEASED := models/$(RELEASE_ID)
-RELEASE_VERSION := 1.5.0
+RELEASE_VERSION := 1.6.0
 TRAINED ?= $(ARTIFACTS)/trained/efficientnet-lite2-real
 REAL_MODELS ?= $(ARTIFACTS)/models-real
 # The model folders `make run` serves, comma-separated: the released model by default;
@@ -78,7 +78,7 @@ train-real: setup $(TEACHING)
 	$(need_data)
 	$(BIN)/kneegrade train --model efficientnet-lite2 $(REAL_RECIPE) --teachers $(TEACHING) --data "$(DATA)" --out $(TRAINED)
 	$(BIN)/kneegrade release --model $(TRAINED) --data "$(DATA)" \
-	    --out $(REAL_MODELS)/$(RELEASE_ID) --version $(RELEASE_VERSION)+rebuild \
+	    --out $(REAL_MODELS)/$(RELEASE_ID) --version $(RELEASE_VERSION)+rebuild --int8 \
 	    --notes "Local rebuild of $(RELEASE_VERSION) with make train-real."
 
 $(TEACHERS)/teaching.json: $(addsuffix /model.json,$(TEACHER_DIRS))
@@ -115,7 +115,7 @@ bench-shift: setup
 release: setup
 	@test -n "$(VERSION)" && test -n "$(NOTES)" || { echo "set VERSION=x.y.z NOTES='what changed'"; exit 2; }
 	$(BIN)/kneegrade release --model $(TRAINED) --data "$(DATA)" --out $(RELEASED) \
-	    --version $(VERSION) --notes "$(NOTES)"
+	    --version $(VERSION) --int8 --notes "$(NOTES)"
 
 bench: setup
 	$(BIN)/python bench/bench_synth.py

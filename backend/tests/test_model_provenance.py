@@ -148,10 +148,6 @@ def test_the_default_install_grades_with_the_released_real_model(
         ]
         assert all(m["data_kind"] == "real" and not m["default"] for m in superseded)
         assert [m["precision"] for m in superseded] == ["float32", "float32"]
-        assert model["precision"] in {
-            "int8",
-            "float32",
-        }  # float32 where a CPU saturates
         made = upload(client, account, sample_png).json()
         pinned = upload(client, account, sample_png, model="mobilenetv2-chen2018")
     assert pinned.json()["model_version"] == "1.1.0"

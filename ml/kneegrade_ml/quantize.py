@@ -38,8 +38,8 @@ INT8_FILE = "model.int8.onnx"
 CALIBRATION_IMAGES = 300
 CALIBRATION_SEED = 0
 METHOD = (
-    "ONNX Runtime static QDQ: int8 weights per output channel, uint8 activations, ranges the"
-    " moving average of min/max over calibration batches"
+    "static QDQ quantisation, int8 weights per output channel, uint8 activations whose ranges"
+    " are the moving average of min/max over calibration batches"
 )
 
 

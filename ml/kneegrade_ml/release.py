@@ -420,8 +420,8 @@ def _int8_markdown(int8: dict | None) -> list[str]:
         (
             f"Served as an int8 network on ONNX Runtime ({int8['file']}: {int8['method']};"
             f" ranges from {calibration['images']} seeded {calibration['split']} images and"
-            f" their mirrors). It changed {int8['grades_changed_from_float']} of the"
-            f" {int8['measured_on']} grades from the float weights, which score accuracy"
+            f" their mirrors). It grades {int8['grades_changed_from_float']} of the"
+            f" {int8['measured_on']} otherwise than the float weights, which score accuracy"
             f" {_pct(f['accuracy'])}, macro F1 {_pct(f['f1_macro'])}, QWK {f['qwk']:.3f},"
             f" MAE {f['mae']:.3f}, ECE {f['ece']:.3f}. A CPU that answers its check images"
             " otherwise serves the float weights."

@@ -304,7 +304,7 @@ def _cv(args: argparse.Namespace) -> None:
 
 
 def _predict(args: argparse.Namespace) -> None:
-    predictor = Predictor(args.model)
+    predictor = Predictor(args.model, engine="onnx")  # as the server grades
     localiser = _localiser(args)
     table = Table(title=f"{predictor.kind} predictions")
     table.add_column("image", overflow="fold")

@@ -90,11 +90,12 @@ def test_release_stores_half_precision_within_tolerance(released, trained):
 
 @pytest.fixture(scope="module")
 def released_int8(trained, real_like, tmp_path_factory):
+    """Released through the command line, with ``--int8``."""
     out = tmp_path_factory.mktemp("int8") / "mobilenetv2-chen2018"
-    card = release_model(
-        trained, real_like, out, "1.0.0", "int8", progress=False, int8=True
-    )
-    return out, card
+    assert main(["release", "--model", str(trained), "--data", str(real_like),
+                 "--out", str(out), "--version", "1.0.0", "--notes", "int8",
+                 "--int8"]) == 0  # fmt: skip
+    return out, json.loads((out / "model.json").read_text())
 
 
 def test_an_int8_release_is_served_and_measured_as_int8(released_int8, real_like):

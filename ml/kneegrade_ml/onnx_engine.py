@@ -163,7 +163,7 @@ def int8_forward(
         return None
     recorded = np.asarray(record["check_probabilities"])
     difference = float(np.abs(answers - recorded).max())
-    if difference > record.get("check_tolerance", CHECK_TOLERANCE):
+    if difference > CHECK_TOLERANCE:
         log.error(
             "%s: int8 answers differ from the release's by %.2g on this CPU; serving float32",
             directory,

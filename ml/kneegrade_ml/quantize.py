@@ -27,12 +27,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 from kneegrade_ml.data.folders import Sample
 from kneegrade_ml.models.base import TorchClassifier
 from kneegrade_ml.models.outputs import INFERENCE_BATCH
-from kneegrade_ml.onnx_engine import (
-    CHECK_TOLERANCE,
-    OnnxForward,
-    check_probabilities,
-    export_network,
-)
+from kneegrade_ml.onnx_engine import OnnxForward, check_probabilities, export_network
 
 INT8_FILE = "model.int8.onnx"
 CALIBRATION_IMAGES = 300
@@ -88,9 +83,10 @@ def quantize_network(classifier: TorchClassifier, pixels: torch.Tensor) -> bytes
 
 
 def int8_record(
-    classifier: TorchClassifier, model: bytes, calibration: Sequence[Sample]
+    classifier: TorchClassifier, forward: OnnxForward, calibration: Sequence[Sample]
 ) -> dict:
-    """The card's record of an int8 network: how it was made and its check answers."""
+    """The card's record of an int8 network (``forward``): how it was made and its check
+    answers."""
     return {
         "file": INT8_FILE,
         "method": METHOD,
@@ -101,8 +97,5 @@ def int8_record(
             "mirrored": True,
         },
         "onnxruntime": onnxruntime.__version__,
-        "check_probabilities": check_probabilities(
-            classifier, OnnxForward(classifier, model)
-        ).tolist(),
-        "check_tolerance": CHECK_TOLERANCE,
+        "check_probabilities": check_probabilities(classifier, forward).tolist(),
     }

@@ -124,12 +124,13 @@ def _store_int8(
     )
     model = quantize_network(served, calibration_pixels)
     (out / INT8_FILE).write_bytes(model)
+    forward = OnnxForward(served, model)
     pixels, labels = held_out
-    logits = served.pixel_logits(pixels, forward=OnnxForward(served, model)).numpy()
+    logits = served.pixel_logits(pixels, forward=forward).numpy()
     t = served.config.temperature
     float_metrics = compute_metrics(labels, softmax_with_temperature(float_logits, t))
     return logits, {
-        **int8_record(served, model, calibration),
+        **int8_record(served, forward, calibration),
         "grades_changed_from_float": int(
             (logits.argmax(1) != float_logits.argmax(1)).sum()
         ),

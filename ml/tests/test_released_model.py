@@ -71,9 +71,8 @@ def test_the_default_release_is_served_as_int8_where_the_cpu_reproduces_it() -> 
     card = json.loads((default / "model.json").read_text())
     assert card["serving"]["int8"]["file"] in card["files"]
     served = Predictor(default, engine="onnx")
-    if (
-        vnni()
-    ):  # without VNNI, ONNX Runtime's u8s8 arithmetic may saturate: float32 serves
+    # Without VNNI, ONNX Runtime's u8s8 arithmetic may saturate, and float32 serves.
+    if vnni():
         assert served.precision == "int8"
     rng = np.random.default_rng(0)
     image = Image.fromarray(render_knee(sample_params(3, rng), rng))

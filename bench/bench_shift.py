@@ -47,6 +47,13 @@ RESULTS = Path("artifacts/bench/shift.json")
 console = Console(width=130)
 
 
+def evenly_spread(samples: list[Sample], limit: int | None) -> list[Sample]:
+    """``limit`` samples spread evenly over the split (so every grade stays), or all of them."""
+    if not limit:
+        return samples
+    return [samples[i] for i in np.linspace(0, len(samples) - 1, limit).astype(int)]
+
+
 def shifted_split(
     images: list[np.ndarray], samples: list[Sample], kind: str, seed: int
 ) -> list[np.ndarray]:
@@ -125,11 +132,7 @@ def main() -> int:
         console.print(f"[red]no data at {args.data}: give --data a labelled split[/]")
         return 2
     configure_cpu()
-    samples = scan_split(args.data)
-    if args.limit:
-        samples = [
-            samples[i] for i in np.linspace(0, len(samples) - 1, args.limit).astype(int)
-        ]
+    samples = evenly_spread(scan_split(args.data), args.limit)
     images = [np.asarray(read_image(s.path)) for s in samples]
     grades = np.array([s.grade for s in samples])
     predictors = {_name(path): Predictor(path, engine="onnx") for path in args.model}

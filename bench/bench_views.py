@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from bench_shift import evenly_spread
 from PIL import Image
 from rich.console import Console
 from rich.table import Table
@@ -119,11 +120,7 @@ def main() -> int:
         console.print(f"[red]no data at {args.data}: give --data a labelled split[/]")
         return 2
     configure_cpu()
-    samples = scan_split(args.data)
-    if args.limit:
-        samples = [
-            samples[i] for i in np.linspace(0, len(samples) - 1, args.limit).astype(int)
-        ]
+    samples = evenly_spread(scan_split(args.data), args.limit)
     images = [read_image(s.path) for s in samples]
     grades = np.array([s.grade for s in samples])
     predictor = Predictor(args.model, engine="onnx")

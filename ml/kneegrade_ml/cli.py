@@ -654,7 +654,8 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument(
         "--int8",
         action="store_true",
-        help="also quantise the network to int8 for ONNX Runtime, which then serves it",
+        help="also quantise the network to int8 for ONNX Runtime, which then serves it where"
+        " int8 arithmetic is exact (x86 with VNNI, or not x86; refused elsewhere)",
     )
     release.set_defaults(run=_release)
 

@@ -17,7 +17,7 @@ import torch
 
 from kneegrade_ml.models.base import TorchClassifier
 from kneegrade_ml.models.outputs import INFERENCE_BATCH
-from kneegrade_ml.runtime import usable_cores
+from kneegrade_ml.runtime import exact_int8_kernels, usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +150,16 @@ def check_probabilities(
 def int8_forward(
     classifier: TorchClassifier, directory: Path, card: dict
 ) -> OnnxForward | None:
-    """The release's int8 network, or None where there is none or this CPU answers the check
-    images otherwise than the release did (logged)."""
+    """The release's int8 network, or None where there is none, or this CPU's int8 arithmetic
+    is not exact, or it answers the check images otherwise than the release did (logged)."""
     record = (card.get("serving") or {}).get("int8")
     if not record:
+        return None
+    if not exact_int8_kernels():
+        log.warning(
+            "%s: int8 arithmetic saturates on this CPU (x86 without VNNI); serving float32",
+            directory,
+        )
         return None
     try:
         forward = OnnxForward(classifier, (directory / record["file"]).read_bytes())

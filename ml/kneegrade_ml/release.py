@@ -34,7 +34,7 @@ from kneegrade_ml.quantize import (
     int8_record,
     quantize_network,
 )
-from kneegrade_ml.runtime import configure_cpu
+from kneegrade_ml.runtime import configure_cpu, exact_int8_kernels
 from kneegrade_ml.training.calibration import cross_fitted_probabilities
 from kneegrade_ml.training.train import held_out_split
 
@@ -204,6 +204,12 @@ def release_model(
         raise ReleaseError(f"version must be semantic (e.g. 1.2.0), got {version!r}")
     if supersedes is not None and not (supersedes / CARD_FILE).is_file():
         raise ReleaseError(f"{supersedes} holds no release to supersede")
+    if int8 and not exact_int8_kernels():
+        raise ReleaseError(
+            "--int8 needs a CPU whose int8 arithmetic is exact (x86 with VNNI, or not x86): on this"
+            " one ONNX Runtime's products saturate, so the card's figures and check answers"
+            " would not be what a server computes"
+        )
     configure_cpu()
     classifier, card = load_bundle(trained)
     if not isinstance(classifier, TorchClassifier):
@@ -424,8 +430,9 @@ def _int8_markdown(int8: dict | None) -> list[str]:
             f" their mirrors). It grades {int8['grades_changed_from_float']} of the"
             f" {int8['measured_on']} otherwise than the float weights, which score accuracy"
             f" {_pct(f['accuracy'])}, macro F1 {_pct(f['f1_macro'])}, QWK {f['qwk']:.3f},"
-            f" MAE {f['mae']:.3f}, ECE {f['ece']:.3f}. A CPU that answers its check images"
-            " otherwise serves the float weights."
+            f" MAE {f['mae']:.3f}, ECE {f['ece']:.3f}. The float weights serve where int8"
+            " arithmetic saturates (x86 without VNNI) or a CPU answers the check images"
+            " otherwise."
         ),
     ]
 

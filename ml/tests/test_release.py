@@ -89,7 +89,17 @@ def test_release_stores_half_precision_within_tolerance(released, trained):
 
 
 @pytest.fixture(scope="module")
-def released_int8(trained, real_like, tmp_path_factory):
+def exact_int8():
+    """Int8 arithmetic taken as exact, as on x86 with VNNI, whatever CPU runs the tests: the
+    release and its server share this CPU, so its int8 answers agree with themselves."""
+    with pytest.MonkeyPatch.context() as patch:
+        for module in ("kneegrade_ml.release", "kneegrade_ml.onnx_engine"):
+            patch.setattr(f"{module}.exact_int8_kernels", lambda: True)
+        yield
+
+
+@pytest.fixture(scope="module")
+def released_int8(exact_int8, trained, real_like, tmp_path_factory):
     """Released through the command line, with ``--int8``."""
     out = tmp_path_factory.mktemp("int8") / "mobilenetv2-chen2018"
     assert main(["release", "--model", str(trained), "--data", str(real_like),
@@ -125,6 +135,30 @@ def test_int8_answers_unlike_the_release_are_not_served(
     served = Predictor(copy, engine="onnx")
     assert (served.engine, served.precision) == ("onnx", "float32")
     assert "serving float32" in caplog.text
+
+
+def test_int8_is_not_served_where_int8_arithmetic_saturates(
+    released_int8, monkeypatch, caplog
+):
+    out, _ = released_int8
+    monkeypatch.setattr("kneegrade_ml.onnx_engine.exact_int8_kernels", lambda: False)
+    served = Predictor(out, engine="onnx")
+    assert (served.engine, served.precision) == ("onnx", "float32")
+    assert "saturates on this CPU" in caplog.text
+
+
+def test_int8_is_not_released_where_int8_arithmetic_saturates(
+    trained, real_like, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr("kneegrade_ml.release.exact_int8_kernels", lambda: False)
+    out = tmp_path / "model"
+    assert main(["release", "--model", str(trained), "--data", str(real_like),
+                 "--out", str(out), "--version", "1.0.0", "--notes", "int8",
+                 "--int8"]) == 2  # fmt: skip
+    assert (
+        "--int8 needs a CPU whose int8 arithmetic is exact" in capsys.readouterr().err
+    )
+    assert not out.exists()
 
 
 def test_a_release_without_int8_drops_an_earlier_int8_network(

@@ -70,9 +70,7 @@ def shifted_split(
 
 def grade(predictor: Predictor, images: list[np.ndarray]) -> np.ndarray:
     """Probabilities (N, 5), the images resized and graded as ``kneegrade evaluate`` does."""
-    spec = predictor.classifier.spec
-    pixels = spec.resize_all(Image.fromarray(image) for image in images)
-    return predictor.predict_pixels(pixels)
+    return predictor.predict_proba([Image.fromarray(image) for image in images])
 
 
 def summary(metrics: dict, reference: dict | None) -> dict:

@@ -67,21 +67,6 @@ def view(
     )
 
 
-def grade_view(
-    predictor: Predictor, images: list[Image.Image], name: str, batch: int = 64
-) -> np.ndarray:
-    """Probabilities (N, 5) of every image seen through view ``name``, as served."""
-    spec = predictor.classifier.spec
-    return np.concatenate(
-        [
-            predictor.predict_pixels(
-                spec.resize_all(view(im, *VIEWS[name]) for im in images[i : i + batch])
-            )
-            for i in range(0, len(images), batch)
-        ]
-    )
-
-
 def view_sets(names: list[str]) -> dict[str, list[str]]:
     """The sets scored: the crop alone, with each other view, with all zooms, all shifts, all."""
     others = [n for n in names if n != ORIGINAL]
@@ -126,7 +111,8 @@ def main() -> int:
     predictor = Predictor(args.model, engine="onnx")
     names = [ORIGINAL, *(n for n in args.views if n != ORIGINAL)]
     probabilities = {
-        n: grade_view(predictor, images, n) for n in tqdm(names, desc="views")
+        n: predictor.predict_proba([view(im, *VIEWS[n]) for im in images])
+        for n in tqdm(names, desc="views")
     }
     results = {
         label: compute_metrics(

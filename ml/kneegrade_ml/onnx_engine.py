@@ -119,32 +119,32 @@ def onnx_forward(classifier: TorchClassifier) -> OnnxForward | None:
 
 
 def check_pixels(size: int, count: int = 4) -> torch.Tensor:
-    """Seeded noisy gradients, uint8 (count, 1, size, size): radiograph-like (smooth structure
-    plus noise) and the same on every machine."""
+    """The check images: seeded noisy gradients, uint8 (count, 1, size, size), radiograph-like
+    (smooth structure plus noise) and the same on every machine."""
     generator = torch.Generator().manual_seed(0)
     ramp = torch.linspace(0, 255, size).expand(size, size)
     noise = torch.randint(0, 60, (count, 1, size, size), generator=generator)
     return (ramp * 0.7 + noise).clamp(0, 255).to(torch.uint8)
 
 
-def parity(classifier: TorchClassifier, forward: OnnxForward, count: int = 4) -> float:
-    """Largest probability difference between torch and ``forward`` on the check images;
-    infinite when a grade differs."""
-    pixels = check_pixels(classifier.spec.size, count)
-    reference = classifier.predict_pixels(pixels)
-    served = classifier.predict_pixels(pixels, forward=forward)
-    if (reference.argmax(1) != served.argmax(1)).any():
-        return float("inf")
-    return float(np.abs(reference - served).max())
-
-
 def check_probabilities(
-    classifier: TorchClassifier, forward: OnnxForward
+    classifier: TorchClassifier, forward: OnnxForward | None = None
 ) -> np.ndarray:
-    """``forward``'s probabilities on the seeded check images, as a release records them."""
+    """Probabilities on the check images through ``forward`` (torch when None), as a release
+    records them and a server compares them."""
     return classifier.predict_pixels(
         check_pixels(classifier.spec.size), forward=forward
     )
+
+
+def parity(classifier: TorchClassifier, forward: OnnxForward) -> float:
+    """Largest probability difference between torch and ``forward`` on the check images;
+    infinite when a grade differs."""
+    reference = check_probabilities(classifier)
+    served = check_probabilities(classifier, forward)
+    if (reference.argmax(1) != served.argmax(1)).any():
+        return float("inf")
+    return float(np.abs(reference - served).max())
 
 
 def int8_forward(

@@ -206,9 +206,9 @@ def release_model(
         raise ReleaseError(f"{supersedes} holds no release to supersede")
     if int8 and not exact_int8_kernels():
         raise ReleaseError(
-            "--int8 needs a CPU whose int8 arithmetic is exact (x86 with VNNI, or not x86): on this"
-            " one ONNX Runtime's products saturate, so the card's figures and check answers"
-            " would not be what a server computes"
+            "--int8 needs a CPU whose int8 arithmetic is exact (x86 with VNNI, or not"
+            " x86): on this one ONNX Runtime's products saturate, so the card's figures and"
+            " check answers would not be what a server computes"
         )
     configure_cpu()
     classifier, card = load_bundle(trained)

@@ -37,7 +37,7 @@ from kneegrade_ml.evaluation.display import (
 from kneegrade_ml.evaluation.evaluate import evaluate_model
 from kneegrade_ml.knees import NoKneeFound, grade_knees
 from kneegrade_ml.localise.localiser import Localiser
-from kneegrade_ml.models.config import HEADS
+from kneegrade_ml.models.config import HEADS, POOLS
 from kneegrade_ml.models.networks import PretrainedWeightsError
 from kneegrade_ml.models.registry import REGISTRY, trainable_kinds
 from kneegrade_ml.predictor import Predictor
@@ -441,6 +441,12 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         "--head",
         choices=list(HEADS),
         help="the output: a logit per grade (linear) or ordered grades (corn)",
+    )
+    parser.add_argument(
+        "--pool",
+        choices=list(POOLS),
+        help="how the pretrained networks pool their last feature maps: the average (avg,"
+        " default) or a generalised mean whose power is learned (gem)",
     )
     parser.add_argument(
         "--distance-weight", type=float, help="weight of the expected grade distance"

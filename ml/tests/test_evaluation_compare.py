@@ -69,6 +69,16 @@ def test_a_standardised_input_is_named_beside_its_size_and_makes_its_own_recipe(
     assert equalised.recipe != plain.recipe
 
 
+def test_gem_pooling_is_named_beside_the_head_and_makes_its_own_recipe(tmp_path):
+    plain = Result.from_directory(write_card(tmp_path / "plain", 0, 0.66, 0.34))
+    gem = Result.from_directory(
+        write_card(tmp_path / "gem", 0, 0.66, 0.34, {**REAL_RECIPE, "pool": "gem"})
+    )
+    assert table_rows([plain, gem])[0][2] == "linear"
+    assert table_rows([plain, gem])[1][2] == "linear, GeM"
+    assert gem.recipe != plain.recipe
+
+
 def test_seeds_of_one_recipe_are_summarised_once_each(tmp_path):
     runs = [
         Result.from_directory(write_card(tmp_path / "s0", 0, 0.64, 0.30)),

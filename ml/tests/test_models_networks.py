@@ -7,11 +7,13 @@ from torchvision.models import mobilenet_v2
 from kneegrade_ml.models import networks
 from kneegrade_ml.models.networks import (
     ContinuationRatio,
+    GeneralizedMeanPool,
     KneeOACNN,
     MobileNetV2KL,
     PretrainedWeightsError,
     grade_layer,
     imagenet_mobilenet_v2,
+    pooling_layer,
 )
 
 
@@ -123,3 +125,28 @@ def test_cross_entropy_on_the_ordinal_output_is_corns_binary_loss():
 def test_an_unknown_head_is_refused():
     with pytest.raises(ValueError, match="unknown head"):
         grade_layer(8, "softmax-tree")
+
+
+def test_gem_pooling_spans_the_average_to_the_maximum_and_learns_its_power():
+    maps = torch.rand(2, 3, 7, 7) * 6  # ReLU6 features
+    maps[0, 0, 3, 3] = 6.0  # one strong spot, as an osteophyte might give
+    pool = GeneralizedMeanPool()
+    with torch.no_grad():
+        pool.p.fill_(1.0)
+        torch.testing.assert_close(pool(maps), maps.mean((-2, -1), keepdim=True))
+        pool.p.fill_(40.0)
+        torch.testing.assert_close(
+            pool(maps), maps.amax((-2, -1), keepdim=True), rtol=0.1, atol=0
+        )
+    cubic = GeneralizedMeanPool()(maps)
+    assert (cubic > maps.mean((-2, -1), keepdim=True)).all()  # p = 3 leans to the peaks
+    cubic.sum().backward()
+    assert cubic.shape == (2, 3, 1, 1)
+    assert pooling_layer("gem").p.requires_grad
+
+
+def test_a_network_pools_as_asked_and_an_unknown_pooling_is_refused():
+    assert isinstance(MobileNetV2KL(pool="gem").head[1], GeneralizedMeanPool)
+    assert isinstance(MobileNetV2KL().head[1], torch.nn.AdaptiveAvgPool2d)
+    with pytest.raises(ValueError, match="unknown pooling"):
+        pooling_layer("median")

@@ -47,6 +47,14 @@ def test_each_kind_is_complete_and_builds(kind):
     assert ModelConfig.from_dict(info.config.to_dict()) == info.config
 
 
+def test_a_card_from_before_pooling_was_chosen_pools_by_the_average():
+    stored = model_kind("efficientnet-lite2").config.to_dict()
+    del stored["pool"]  # cards up to 1.6.0 have none
+    assert ModelConfig.from_dict(stored).pool == "avg"
+    with pytest.raises(ValueError, match="unknown pooling"):
+        ModelConfig.from_dict({**stored, "pool": "median"})
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_each_kind_trains_serves_and_explains(trained_models, knee_image, kind):
     predictor = Predictor(trained_models[kind])

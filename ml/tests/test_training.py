@@ -510,6 +510,25 @@ def test_the_ordinal_head_trains_serves_and_reloads(
         learner_for(build_classifier("rf", rf), rf)
 
 
+def test_gem_pooling_trains_serves_and_reloads(
+    tiny_synthetic, fake_pretrained, tmp_path
+):
+    options = TrainOptions(epochs=1, trainable_from=16, pool="gem")
+    card = train_model(
+        "mobilenetv2", tiny_synthetic, tmp_path / "m", options, fake_pretrained, False
+    )
+    assert card["config"]["pool"] == card["hyperparameters"]["pool"] == "gem"
+    assert "GeM" in card["architecture"]
+    classifier, _ = load_bundle(tmp_path / "m")
+    power = classifier.network.head[1].p
+    assert power.item() != 3.0  # learned, and saved with the weights
+    reloaded = evaluate_model(tmp_path / "m", tiny_synthetic / "test", progress=False)
+    assert reloaded["confusion_matrix"] == card["metrics"]["confusion_matrix"]
+    assert Predictor(tmp_path / "m", engine="onnx").engine == "onnx"
+    with pytest.raises(ValueError, match="no global pooling"):
+        build_classifier("cnn", TrainOptions(pool="gem"))
+
+
 def test_a_module_distilled_without_labels_learns_the_teachers_probabilities():
     torch.manual_seed(0)
     inputs = torch.randn(200, 5)

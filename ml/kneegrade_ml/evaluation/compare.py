@@ -20,6 +20,8 @@ HEADERS = ("accuracy %", "macro F1 %", "QWK", "MAE", "KL 1 recall %", "ECE")
 PERCENT = {"accuracy", "f1_macro", "kl1_recall"}
 DESCRIPTION = ("model", "backbone", "head", "px", "epochs", "hardware", "minutes")
 COLUMNS = (*DESCRIPTION, *HEADERS)
+POOL_LABELS = {"gem": "GeM"}
+"""How the table names a pooling other than the average."""
 DEFAULTS = asdict(TrainOptions())
 """What an option a card leaves out (or null) was: older cards predate some options."""
 
@@ -73,13 +75,18 @@ class Result:
         )
 
 
+def _head(head: str, pool: str) -> str:
+    """The output layer, with the pooling where it is not the average every model had before."""
+    return head if pool == "avg" else f"{head}, {POOL_LABELS.get(pool, pool)}"
+
+
 def _trained(card: dict) -> dict:
     """A trained model's recipe: its kind and training options (older cards' gaps filled)."""
     given = {k: v for k, v in card.get("options", {}).items() if v is not None}
     options = {**DEFAULTS, **given}
     return {
         "backbone": card["kind"],
-        "head": options["head"],
+        "head": _head(options["head"], options["pool"]),
         "epochs": options["epochs"],
         "seed": options["seed"],
         "recipe": json.dumps(
@@ -93,7 +100,9 @@ def _trained(card: dict) -> dict:
 def _ensemble(card: dict, members: list[dict]) -> dict:
     """An ensemble's row: its members' kinds and heads; it has no epochs or seed of its own."""
     kinds = Counter(member["kind"] for member in members)
-    heads = sorted({member["head"] for member in card["config"]["members"]})
+    heads = sorted(
+        {_head(m["head"], m.get("pool", "avg")) for m in card["config"]["members"]}
+    )
     return {
         "backbone": "ensemble: "
         + " + ".join(f"{n} {kind}" for kind, n in kinds.items()),

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, replace
 from kneegrade_ml.preprocess import InputSpec
 
 HEADS = ("linear", "corn")
+POOLS = ("avg", "gem")
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,9 @@ class ModelConfig:
     """The output layer: ``linear`` is Linear(features, 5), a logit per grade; ``corn`` is
     Linear(features, 4), the conditional logits of grade > k given grade >= k, turned into the five
     grades' log-probabilities (``networks.ContinuationRatio``), so the grades are ordered."""
+    pool: str = "avg"
+    """How the pretrained networks pool their last feature maps: the average (``avg``) or a
+    generalised mean with a learned power (``gem``, ``networks.GeneralizedMeanPool``)."""
     trainable_from: int | None = None
     """MobileNetV2: ``features[:n]`` is the frozen trunk, ``features[n:]`` the trained head
     (the weights' layout depends on it); None for the others."""
@@ -36,6 +40,10 @@ class ModelConfig:
             raise ValueError(f"temperature must be positive, got {self.temperature!r}")
         if self.head not in HEADS:
             raise ValueError(f"unknown head {self.head!r} (known: {', '.join(HEADS)})")
+        if self.pool not in POOLS:
+            raise ValueError(
+                f"unknown pooling {self.pool!r} (known: {', '.join(POOLS)})"
+            )
 
     def with_temperature(self, temperature: float) -> "ModelConfig":
         return replace(self, temperature=float(temperature))

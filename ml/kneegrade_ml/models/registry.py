@@ -39,7 +39,8 @@ class ModelKind:
     pretrained_setting: bool = False
     """Whether ``KNEEGRADE_PRETRAINED`` names its weights (the contract's MobileNetV2 file)."""
     variable_input: bool = False
-    """Whether ``--input-size`` may change its input side (a fully convolutional trunk)."""
+    """Whether ``--input-size`` may change its input side and ``--pool`` its global pooling (a
+    fully convolutional trunk, pooled before the classifier)."""
     published: dict | None = None
     """The original system's figures on its synthetic test set (SPEC "Evaluation"), shown
     beside ours in the comparison table; None for a kind the SPEC did not have."""

@@ -45,6 +45,7 @@ class TrainOptions:
     augment: str = "standard"  # or "scanner": views also get another scanner's look
     tta_flip: bool = False  # predict on the image and its mirror, average the logits
     head: str = "linear"  # or "corn": ordered grades (models.config.HEADS)
+    pool: str = "avg"  # or "gem": a learned generalised mean (models.config.POOLS)
     calibrate: bool = False  # fit a temperature on the held-out split (see calibration)
     input_size: int | None = None  # input side in pixels; None: the kind's own
     standardize: str = "none"  # or "equalize": each image's histogram (preprocess)

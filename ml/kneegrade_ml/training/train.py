@@ -43,11 +43,16 @@ only a calibration temperature, which cannot change any grade, is fitted on it w
 def model_config(kind: str, options: TrainOptions) -> ModelConfig:
     """The serving configuration a model of ``kind`` trained with ``options`` will have."""
     info = model_kind(kind)
+    if options.pool != "avg" and not info.variable_input:
+        raise ValueError(
+            f"{kind} has no global pooling to choose: --pool is for the pretrained networks"
+        )
     config = replace(
         info.config,
         input=replace(info.config.input, standardize=options.standardize),
         tta_flip=options.tta_flip,
         head=options.head,
+        pool=options.pool,
     )
     if config.trainable_from is not None and options.trainable_from is not None:
         config = replace(config, trainable_from=options.trainable_from)
@@ -97,6 +102,7 @@ def hyperparameters(classifier: KLClassifier, options: TrainOptions) -> dict:
         "augment": o.augment,
         "tta_flip": o.tta_flip,
         "head": o.head,
+        "pool": o.pool,
         **({"distill_weight": o.distill_weight} if o.teachers else {}),
         **({"ema_decay": o.ema_decay} if o.ema_decay else {}),
         **({"mixup": o.mixup} if o.mixup else {}),

@@ -1,4 +1,4 @@
-"""The two neural networks of the SPEC, as torch modules, and their grade outputs."""
+"""The two neural networks of the SPEC, as torch modules, their global pooling and grade outputs."""
 
 from itertools import pairwise
 from pathlib import Path

@@ -47,11 +47,21 @@ RESULTS = Path("artifacts/bench/shift.json")
 console = Console(width=130)
 
 
-def evenly_spread(samples: list[Sample], limit: int | None) -> list[Sample]:
-    """``limit`` samples spread evenly over the split (so every grade stays), or all of them."""
-    if not limit:
-        return samples
-    return [samples[i] for i in np.linspace(0, len(samples) - 1, limit).astype(int)]
+def labelled_split(
+    data: Path, limit: int | None
+) -> tuple[list[Sample], list[Image.Image], np.ndarray]:
+    """The split's samples, images and grades: all of them, or ``limit`` spread evenly over
+    the split so that every grade stays."""
+    samples = scan_split(data)
+    if limit:
+        samples = [
+            samples[i] for i in np.linspace(0, len(samples) - 1, limit).astype(int)
+        ]
+    return (
+        samples,
+        [read_image(s.path) for s in samples],
+        np.array([s.grade for s in samples]),
+    )
 
 
 def shifted_split(
@@ -130,9 +140,8 @@ def main() -> int:
         console.print(f"[red]no data at {args.data}: give --data a labelled split[/]")
         return 2
     configure_cpu()
-    samples = evenly_spread(scan_split(args.data), args.limit)
-    images = [np.asarray(read_image(s.path)) for s in samples]
-    grades = np.array([s.grade for s in samples])
+    samples, originals, grades = labelled_split(args.data, args.limit)
+    images = [np.asarray(image) for image in originals]
     predictors = {_name(path): Predictor(path, engine="onnx") for path in args.model}
     kinds = [ORIGINAL, *(k for k in args.kinds if k != ORIGINAL)]  # in the order given
     results: dict[str, dict[str, dict]] = {name: {} for name in predictors}

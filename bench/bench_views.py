@@ -18,14 +18,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from bench_shift import evenly_spread
+from bench_shift import labelled_split
 from PIL import Image
 from rich.console import Console
 from rich.table import Table
 from tqdm import tqdm
 
-from kneegrade_ml.data.folders import scan_split
-from kneegrade_ml.data.images import read_image
 from kneegrade_ml.evaluation.metrics import compute_metrics
 from kneegrade_ml.predictor import Predictor
 from kneegrade_ml.runtime import configure_cpu
@@ -105,9 +103,7 @@ def main() -> int:
         console.print(f"[red]no data at {args.data}: give --data a labelled split[/]")
         return 2
     configure_cpu()
-    samples = evenly_spread(scan_split(args.data), args.limit)
-    images = [read_image(s.path) for s in samples]
-    grades = np.array([s.grade for s in samples])
+    _, images, grades = labelled_split(args.data, args.limit)
     predictor = Predictor(args.model, engine="onnx")
     names = [ORIGINAL, *(n for n in args.views if n != ORIGINAL)]
     probabilities = {
@@ -125,7 +121,7 @@ def main() -> int:
     console.print(
         table(
             results,
-            f"{args.model} ({predictor.precision}) on {where}, n={len(samples)}",
+            f"{args.model} ({predictor.precision}) on {where}, n={len(grades)}",
         )
     )
     args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -133,7 +129,7 @@ def main() -> int:
         json.dumps(
             {
                 "data": str(args.data),
-                "n": len(samples),
+                "n": len(grades),
                 "model": str(args.model),
                 "version": predictor.card.get("version"),
                 "precision": predictor.precision,

@@ -5,6 +5,7 @@ import ctypes
 import os
 import platform
 import sys
+from functools import cache
 from pathlib import Path
 
 import torch
@@ -24,10 +25,12 @@ def usable_cores() -> int:
 X86 = ("x86_64", "amd64", "i386", "i686", "x86")
 
 
+@cache
 def exact_int8_kernels(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     """Whether ONNX Runtime's int8 arithmetic is exact on this CPU. On x86 it needs the VNNI
     instructions: without them its u8s8 products are summed in pairs into 16 bits and saturate
     (ONNX Runtime's quantisation guide); an x86 CPU whose flags cannot be read counts as without.
+    Read once per process: the CPU does not change under it.
     """
     if platform.machine().lower() not in X86:
         return True

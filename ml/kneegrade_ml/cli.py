@@ -451,6 +451,15 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--distance-weight", type=float, help="weight of the expected grade distance"
     )
+    parser.add_argument(
+        "--soft-labels",
+        type=float,
+        dest="label_spread",
+        metavar="SPREAD",
+        help="soft ordinal labels (SORD): the target of grade y is softmax_k(-(k-y)^2/SPREAD),"
+        " e.g. 0.5 puts 0.78 on y and 0.11 on each neighbour (grade-distance loss; default 0,"
+        " one-hot)",
+    )
     parser.add_argument("--weight-decay", type=float, help="AdamW weight decay")
     parser.add_argument("--schedule", choices=["constant", "one-cycle"])
     parser.add_argument(

@@ -125,6 +125,14 @@ def test_sharpness_aware_steps_are_a_train_option():
     assert REAL_OPTIONS.sam_rho == 0
 
 
+def test_soft_labels_are_a_train_option():
+    args = build_parser().parse_args(
+        [*TRAIN, "--recipe", "real", "--soft-labels", "0.5"]
+    )
+    assert _options(args) == replace(REAL_OPTIONS, label_spread=0.5)
+    assert REAL_OPTIONS.label_spread == 0
+
+
 def test_pipeline_without_seed_uses_the_default_seed_for_data_and_models(
     tmp_path, monkeypatch
 ):

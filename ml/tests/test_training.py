@@ -318,6 +318,7 @@ RECIPE = TrainOptions(
     trainable_from=16,
     loss="grade-distance",
     distance_weight=0.2,
+    label_spread=0.5,
     weight_decay=0.01,
     schedule="one-cycle",
     class_weight="sqrt-balanced",
@@ -352,6 +353,7 @@ def test_recipe_card_records_options_and_calibration(recipe_model):
     assert card["hyperparameters"]["ema_decay"] == 0.9
     assert card["hyperparameters"]["mixup"] == 0.2
     assert card["hyperparameters"]["sam_rho"] == 0.05
+    assert card["hyperparameters"]["label_spread"] == 0.5
 
 
 def test_recipe_model_reloads_with_its_split_and_temperature(recipe_model):
@@ -387,7 +389,13 @@ def test_flip_averaging_makes_a_prediction_mirror_invariant(recipe_model):
 
 @pytest.mark.parametrize(
     "option",
-    [{"augment_views": 2}, {"ema_decay": 0.99}, {"mixup": 0.2}, {"sam_rho": 0.05}],
+    [
+        {"augment_views": 2},
+        {"ema_decay": 0.99},
+        {"mixup": 0.2},
+        {"sam_rho": 0.05},
+        {"label_spread": 0.5},
+    ],
 )
 def test_random_forest_refuses_network_only_options(option):
     options = TrainOptions(**option)

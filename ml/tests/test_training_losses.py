@@ -1,13 +1,16 @@
-"""The grade-distance loss charges far-off grades more than neighbours."""
+"""The grade-distance loss charges far-off grades more than neighbours; soft labels spread a
+grade's target to its neighbours."""
 
 import pytest
 import torch
 from torch import nn
 
+from kneegrade_ml.training.loop import TrainOptions, build_loss
 from kneegrade_ml.training.losses import (
     DistillationLoss,
     GradeDistanceLoss,
     grade_distance_matrix,
+    soft_ordinal_targets,
 )
 
 
@@ -70,3 +73,36 @@ def test_distillation_mixes_the_label_loss_and_the_teachers_divergence():
     )
     own = torch.log_softmax(logits, 1).exp()
     assert DistillationLoss(hard, 1.0)(logits, target, own) < 1e-6
+
+
+def test_soft_ordinal_targets_lend_weight_to_neighbours_by_squared_distance():
+    assert torch.equal(soft_ordinal_targets(0), torch.eye(5))
+    targets = soft_ordinal_targets(0.5)
+    torch.testing.assert_close(targets.sum(1), torch.ones(5))
+    e2, e8 = torch.exp(torch.tensor(-2.0)), torch.exp(torch.tensor(-8.0))
+    inner = torch.stack([e8, e2, torch.tensor(1.0), e2, e8]) / (1 + 2 * e2 + 2 * e8)
+    torch.testing.assert_close(
+        targets[2], inner
+    )  # about 0.79 on the grade, 0.11 beside it
+    torch.testing.assert_close(targets.flip(0, 1), targets)  # grade 0 mirrors grade 4
+    assert targets[0].argmax() == 0 and targets[0, 1] > targets[0, 2] > targets[0, 4]
+
+
+def test_with_soft_labels_the_loss_is_least_at_the_soft_target():
+    loss = GradeDistanceLoss(0.0, label_spread=0.5)
+    target = torch.tensor([1])
+    at_target = soft_ordinal_targets(0.5)[1].log()[None].requires_grad_()
+    loss(at_target, target).backward()
+    torch.testing.assert_close(at_target.grad, torch.zeros(1, 5))
+    one_hot = torch.tensor([[0.0, 9.0, 0.0, 0.0, 0.0]])
+    assert loss(one_hot, target) > loss(at_target, target)
+
+
+def test_soft_labels_are_refused_below_zero_and_without_the_grade_distance_loss():
+    with pytest.raises(ValueError, match="spread"):
+        soft_ordinal_targets(-0.5)
+    labels = torch.tensor([0, 1, 2])
+    with pytest.raises(ValueError, match="grade-distance"):
+        build_loss(TrainOptions(label_spread=0.5), labels)
+    spread = build_loss(TrainOptions(loss="grade-distance", label_spread=0.5), labels)
+    torch.testing.assert_close(spread.targets, soft_ordinal_targets(0.5))

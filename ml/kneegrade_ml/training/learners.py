@@ -157,11 +157,12 @@ class ForestLearner:
             or o.ema_decay
             or o.mixup
             or o.sam_rho
+            or o.label_spread
         ):
             raise ValueError(
                 "augmented views, flip averaging, calibration, the ordinal head,"
-                " distillation, the weight average, mixup and sharpness-aware steps are for the"
-                " neural networks; the Random Forest trains on the images as they are"
+                " distillation, the weight average, mixup, sharpness-aware steps and soft labels"
+                " are for the neural networks; the Random Forest trains on the images as they are"
             )
         self.classifier = classifier
         self.options = options

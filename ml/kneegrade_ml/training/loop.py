@@ -38,6 +38,9 @@ class TrainOptions:
     )
     loss: str = "cross-entropy"  # or "grade-distance" (see losses)
     distance_weight: float = 0.0  # grade-distance loss only
+    label_spread: float = (
+        0.0  # grade-distance loss only: soft ordinal targets; 0: one-hot
+    )
     weight_decay: float = 0.0  # decoupled (AdamW); 0 is plain Adam
     schedule: str = "constant"  # or "one-cycle": warm up, then anneal the learning rate
     augment_views: int = 0  # augmented copies of each training image, encoded once
@@ -110,10 +113,14 @@ def class_weights(labels: torch.Tensor, scheme: str | None) -> torch.Tensor | No
 def build_loss(options: TrainOptions, labels: torch.Tensor) -> nn.Module:
     """The training loss ``options`` name, weighted per grade as they say."""
     weight = class_weights(labels, options.class_weight)
+    if options.label_spread and options.loss != "grade-distance":
+        raise ValueError("soft labels need the grade-distance loss")
     if options.loss == "cross-entropy":
         return nn.CrossEntropyLoss(weight=weight)
     if options.loss == "grade-distance":
-        return GradeDistanceLoss(options.distance_weight, weight)
+        return GradeDistanceLoss(
+            options.distance_weight, weight, label_spread=options.label_spread
+        )
     raise ValueError(f"unknown loss {options.loss!r}")
 
 

@@ -94,6 +94,7 @@ def hyperparameters(classifier: KLClassifier, options: TrainOptions) -> dict:
         "weight_decay": o.weight_decay,
         "loss": o.loss,
         "distance_weight": o.distance_weight,
+        **({"label_spread": o.label_spread} if o.label_spread else {}),
         "class_weight": o.class_weight,
         "epochs": o.epochs,
         "batch_size": o.batch_size,

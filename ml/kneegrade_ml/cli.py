@@ -457,7 +457,7 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         dest="label_spread",
         metavar="SPREAD",
         help="soft ordinal labels (SORD): the target of grade y is softmax_k(-(k-y)^2/SPREAD),"
-        " e.g. 0.5 puts 0.78 on y and 0.11 on each neighbour (grade-distance loss; default 0,"
+        " e.g. 0.5 puts 0.79 on y and 0.11 on each neighbour (grade-distance loss; default 0,"
         " one-hot)",
     )
     parser.add_argument("--weight-decay", type=float, help="AdamW weight decay")

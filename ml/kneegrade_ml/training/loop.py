@@ -38,9 +38,7 @@ class TrainOptions:
     )
     loss: str = "cross-entropy"  # or "grade-distance" (see losses)
     distance_weight: float = 0.0  # grade-distance loss only
-    label_spread: float = (
-        0.0  # grade-distance loss only: soft ordinal targets; 0: one-hot
-    )
+    label_spread: float = 0.0  # soft ordinal targets (grade-distance loss); 0: one-hot
     weight_decay: float = 0.0  # decoupled (AdamW); 0 is plain Adam
     schedule: str = "constant"  # or "one-cycle": warm up, then anneal the learning rate
     augment_views: int = 0  # augmented copies of each training image, encoded once

@@ -81,9 +81,8 @@ def test_soft_ordinal_targets_lend_weight_to_neighbours_by_squared_distance():
     torch.testing.assert_close(targets.sum(1), torch.ones(5))
     e2, e8 = torch.exp(torch.tensor(-2.0)), torch.exp(torch.tensor(-8.0))
     inner = torch.stack([e8, e2, torch.tensor(1.0), e2, e8]) / (1 + 2 * e2 + 2 * e8)
-    torch.testing.assert_close(
-        targets[2], inner
-    )  # about 0.79 on the grade, 0.11 beside it
+    # about 0.79 on the grade, 0.11 beside it
+    torch.testing.assert_close(targets[2], inner)
     torch.testing.assert_close(targets.flip(0, 1), targets)  # grade 0 mirrors grade 4
     assert targets[0].argmax() == 0 and targets[0, 1] > targets[0, 2] > targets[0, 4]
 

@@ -525,6 +525,13 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         " weights' gradient (e.g. 0.05; twice the compute per step; default 0, off)",
     )
     parser.add_argument(
+        "--drop-path",
+        type=float,
+        metavar="RATE",
+        help="stochastic depth for EfficientNet-Lite: each trained residual block is skipped"
+        " with a chance rising with depth to RATE (e.g. 0.2; default 0, off)",
+    )
+    parser.add_argument(
         "--held-out-fold",
         type=_fold,
         metavar="K/N",

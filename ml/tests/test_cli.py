@@ -133,6 +133,12 @@ def test_soft_labels_are_a_train_option():
     assert REAL_OPTIONS.label_spread == 0
 
 
+def test_stochastic_depth_is_a_train_option():
+    args = build_parser().parse_args([*TRAIN, "--recipe", "real", "--drop-path", "0.2"])
+    assert _options(args) == replace(REAL_OPTIONS, drop_path=0.2)
+    assert REAL_OPTIONS.drop_path == 0
+
+
 def test_pipeline_without_seed_uses_the_default_seed_for_data_and_models(
     tmp_path, monkeypatch
 ):

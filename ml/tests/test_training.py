@@ -395,12 +395,19 @@ def test_flip_averaging_makes_a_prediction_mirror_invariant(recipe_model):
         {"mixup": 0.2},
         {"sam_rho": 0.05},
         {"label_spread": 0.5},
+        {"drop_path": 0.2},
     ],
 )
 def test_random_forest_refuses_network_only_options(option):
     options = TrainOptions(**option)
     with pytest.raises(ValueError, match="Random Forest"):
         learner_for(build_classifier("rf", options), options)
+
+
+def test_stochastic_depth_is_refused_where_the_blocks_cannot_skip():
+    options = TrainOptions(drop_path=0.2)
+    with pytest.raises(ValueError, match="cnn has no stochastic depth"):
+        learner_for(build_classifier("cnn", options), options)
 
 
 def test_card_names_the_data_set_and_licence_from_source_md(tmp_path):
@@ -470,14 +477,18 @@ def test_an_equalising_lite_model_at_its_own_size_serves_as_it_trained(
     tiny_synthetic, tmp_path
 ):
     """--input-size and --standardize reach the card, torch and ONNX serving alike: a darker
-    exposure curve of the same image grades the same."""
-    options = TrainOptions(epochs=1, input_size=64, standardize="equalize")
+    exposure curve of the same image grades the same. Stochastic depth, a training-only
+    option, is recorded and leaves serving alone."""
+    options = TrainOptions(
+        epochs=1, input_size=64, standardize="equalize", drop_path=0.2
+    )
     card = train_model(
         "efficientnet-lite0", tiny_synthetic, tmp_path / "m", options, progress=False
     )
     assert card["input"]["size"] == 64
     assert card["input"]["standardize"] == "equalize"
     assert card["options"]["standardize"] == "equalize"
+    assert card["hyperparameters"]["drop_path"] == 0.2
     image = read_image(scan_split(tiny_synthetic / "test")[0].path)
     darker = Image.eval(image.convert("L"), lambda v: round(255 * (v / 255) ** 1.6))
     torch_served = Predictor(tmp_path / "m").predict_proba([image, darker])

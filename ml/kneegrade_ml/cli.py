@@ -529,7 +529,7 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         type=float,
         metavar="RATE",
         help="stochastic depth for EfficientNet-Lite: each trained residual block is skipped"
-        " with a chance rising with depth to RATE (e.g. 0.2; default 0, off)",
+        " with a chance rising with depth towards RATE (e.g. 0.2; default 0, off)",
     )
     parser.add_argument(
         "--held-out-fold",

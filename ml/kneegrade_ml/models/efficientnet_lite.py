@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from efficientnet_lite_pytorch import EfficientNet
 from torch import nn
+from torch.utils.hooks import RemovableHandle
 
 from kneegrade_ml.models.base import TorchClassifier
 from kneegrade_ml.models.config import ModelConfig
@@ -95,7 +96,7 @@ class EfficientNetLiteKL(nn.Module):
         )
         self.trunk.requires_grad_(False)
         self.block_count, self.trainable_from = len(blocks), trainable_from
-        self._drop_hooks: list = []
+        self._drop_hooks: list[RemovableHandle] = []
         self.train()
 
     def set_stochastic_depth(self, rate: float) -> None:

@@ -55,9 +55,7 @@ class TrainOptions:
     ema_decay: float = 0.0  # keep an exponential moving average of the weights; 0: off
     mixup: float = 0.0  # blend image pairs and their targets, Beta(a, a) shares; 0: off
     sam_rho: float = 0.0  # sharpness-aware steps from weights this far uphill; 0: off
-    drop_path: float = (
-        0.0  # stochastic depth: deepest trained block's skip chance; 0: off
-    )
+    drop_path: float = 0.0  # stochastic depth, its rate scaled by block depth; 0: off
     held_out_fold: str | None = None  # "K/N": train without fold K of N (data.folds)
 
     def __post_init__(self) -> None:

@@ -110,6 +110,8 @@ def _options(args: argparse.Namespace) -> TrainOptions:
         for field in fields(TrainOptions)
         if getattr(args, field.name, None) is not None
     }
+    if given.get("class_weight") == "none":
+        given["class_weight"] = None
     return replace(base, **given)
 
 
@@ -401,8 +403,9 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--class-weight",
-        choices=["balanced", "sqrt-balanced"],
-        help="weight the loss by inverse grade frequency (or its square root)",
+        choices=["none", "balanced", "sqrt-balanced"],
+        help="weight the loss by inverse grade frequency (or its square root); none turns"
+        " off a recipe's weighting",
     )
     parser.add_argument("--seed", type=int, help=f"default {defaults.seed}")
     parser.add_argument(

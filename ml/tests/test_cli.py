@@ -133,6 +133,14 @@ def test_soft_labels_are_a_train_option():
     assert REAL_OPTIONS.label_spread == 0
 
 
+def test_class_weighting_can_be_switched_off_over_a_recipe():
+    args = build_parser().parse_args(
+        [*TRAIN, "--recipe", "real", "--class-weight", "none"]
+    )
+    assert REAL_OPTIONS.class_weight == "sqrt-balanced"
+    assert _options(args) == replace(REAL_OPTIONS, class_weight=None)
+
+
 def test_stochastic_depth_is_a_train_option():
     args = build_parser().parse_args([*TRAIN, "--recipe", "real", "--drop-path", "0.2"])
     assert _options(args) == replace(REAL_OPTIONS, drop_path=0.2)

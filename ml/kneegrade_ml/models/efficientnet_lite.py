@@ -95,7 +95,7 @@ class EfficientNetLiteKL(nn.Module):
             grade_layer(backbone._fc.in_features, head),
         )
         self.trunk.requires_grad_(False)
-        self.block_count, self.trainable_from = len(blocks), trainable_from
+        self.block_count = len(blocks)
         self._drop_hooks: list[RemovableHandle] = []
         self.train()
 
@@ -113,7 +113,8 @@ class EfficientNetLiteKL(nn.Module):
         if not rate:
             return
         trained_blocks = list(self.head[0])[:-1]  # the conv head ends the sequence
-        for index, block in enumerate(trained_blocks, start=self.trainable_from):
+        first = self.block_count - len(trained_blocks)
+        for index, block in enumerate(trained_blocks, start=first):
             hook = partial(_with_drop_connect, rate * index / self.block_count)
             self._drop_hooks.append(
                 block.register_forward_pre_hook(hook, with_kwargs=True)

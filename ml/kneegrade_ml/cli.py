@@ -535,6 +535,12 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         " with a chance rising with depth towards RATE (e.g. 0.2; default 0, off)",
     )
     parser.add_argument(
+        "--linear-probe",
+        action=argparse.BooleanOptionalAction,
+        help="fit the grade layer alone on the pretrained features before fine-tuning"
+        " (LP-FT), so the first steps do not distort them (default off)",
+    )
+    parser.add_argument(
         "--held-out-fold",
         type=_fold,
         metavar="K/N",

@@ -147,6 +147,12 @@ def test_stochastic_depth_is_a_train_option():
     assert REAL_OPTIONS.drop_path == 0
 
 
+def test_linear_probe_is_a_train_option():
+    args = build_parser().parse_args([*TRAIN, "--recipe", "real", "--linear-probe"])
+    assert _options(args) == replace(REAL_OPTIONS, linear_probe=True)
+    assert not REAL_OPTIONS.linear_probe
+
+
 def test_pipeline_without_seed_uses_the_default_seed_for_data_and_models(
     tmp_path, monkeypatch
 ):

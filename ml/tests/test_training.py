@@ -396,6 +396,7 @@ def test_flip_averaging_makes_a_prediction_mirror_invariant(recipe_model):
         {"sam_rho": 0.05},
         {"label_spread": 0.5},
         {"drop_path": 0.2},
+        {"linear_probe": True},
     ],
 )
 def test_random_forest_refuses_network_only_options(option):
@@ -408,6 +409,34 @@ def test_stochastic_depth_is_refused_where_the_blocks_cannot_skip():
     options = TrainOptions(drop_path=0.2)
     with pytest.raises(ValueError, match="cnn has no stochastic depth"):
         learner_for(build_classifier("cnn", options), options)
+
+
+def test_the_linear_probe_fits_the_grade_layer_alone():
+    """LP-FT's first step moves the grade layer only, and lowers its loss on the features."""
+    options = TrainOptions(linear_probe=True)
+    learner = learner_for(build_classifier("cnn", options), options)
+    labels = torch.arange(20) % 5
+    noise = torch.randint(0, 30, (20, 1, 128, 128))
+    pixels = (labels.view(-1, 1, 1, 1) * 50 + noise).to(torch.uint8)  # brighter, higher
+    before = copy.deepcopy(learner.module.state_dict())
+    losses = learner.probe(learner.encode(pixels), labels)
+    assert losses[-1] < 0.5 * losses[0]
+    after = learner.module.state_dict()
+    moved = {name for name in before if not torch.equal(before[name], after[name])}
+    assert moved == {"classifier.4.weight", "classifier.4.bias"}
+
+
+def test_a_probed_model_trained_on_cached_trunk_features_records_it(
+    tiny_synthetic, fake_pretrained, tmp_path
+):
+    options = TrainOptions(epochs=1, trainable_from=16, linear_probe=True)
+    card = train_model(
+        "mobilenetv2", tiny_synthetic, tmp_path / "m", options, fake_pretrained, False
+    )
+    assert card["hyperparameters"]["linear_probe"] is True
+    assert card["options"]["linear_probe"] is True
+    reloaded = evaluate_model(tmp_path / "m", tiny_synthetic / "test", progress=False)
+    assert reloaded["confusion_matrix"] == card["metrics"]["confusion_matrix"]
 
 
 def test_card_names_the_data_set_and_licence_from_source_md(tmp_path):

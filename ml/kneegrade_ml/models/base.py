@@ -78,6 +78,10 @@ class TorchClassifier(KLClassifier):
     def cam_split(self) -> tuple[nn.Module, nn.Module]:
         """(normalised pixels -> Grad-CAM's target activations, those activations -> logits)."""
 
+    def grade_output(self) -> nn.Module:
+        """The layer that turns the last features into the grades' logits (linear or CORN)."""
+        raise ValueError(f"{self.kind} has no single grade layer to probe")
+
     def set_stochastic_depth(self, rate: float) -> None:
         """Skip trained residual blocks at random while training, with at most ``rate``."""
         raise ValueError(

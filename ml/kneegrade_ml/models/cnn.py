@@ -26,6 +26,9 @@ class CNNClassifier(TorchClassifier):
     def parts(self) -> tuple[None, nn.Module]:
         return None, self.network
 
+    def grade_output(self) -> nn.Module:
+        return self.network.classifier[-1]
+
     def cam_split(self) -> tuple[nn.Module, nn.Module]:
         cut = self.config.cam_after + 1
         features = self.network.features

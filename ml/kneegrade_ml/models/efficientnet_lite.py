@@ -160,6 +160,9 @@ class _EfficientNetLiteClassifier(TorchClassifier):
     def parts(self) -> tuple[nn.Module, nn.Module]:
         return self.network.trunk, self.network.head
 
+    def grade_output(self) -> nn.Module:
+        return self.network.head[-1]
+
     def set_stochastic_depth(self, rate: float) -> None:
         self.network.set_stochastic_depth(rate)
 

@@ -44,6 +44,9 @@ class MobileNetV2Classifier(TorchClassifier):
     def parts(self) -> tuple[nn.Module, nn.Module]:
         return self.network.trunk, self.network.head
 
+    def grade_output(self) -> nn.Module:
+        return self.network.head[-1]
+
     def cam_split(self) -> tuple[nn.Module, nn.Module]:
         """Cut after ``features[cam_after]`` (by default the last block: 1280 channels, 7x7),
         wherever the trunk/head boundary lies."""

@@ -17,6 +17,7 @@ from kneegrade_ml.models.forest import ForestClassifier
 from kneegrade_ml.models.outputs import module_logits, softmax_with_temperature
 from kneegrade_ml.training.augment import AUGMENTATIONS, augment_batch
 from kneegrade_ml.training.loop import EpochLog, TrainOptions, Views, fit_module
+from kneegrade_ml.training.probe import fit_grade_layer, grade_layer_inputs
 
 TRUNK_CHUNK = 8
 """Images per trunk pass: small enough that activations stay in the malloc heap (see runtime)."""
@@ -115,6 +116,10 @@ class NetworkLearner:
         return Views(torch.stack([encoded, *augmented]))
 
     def fit(self, X, y, validation=None, progress=True, teacher=None) -> list[EpochLog]:
+        if self.options.linear_probe:
+            losses = self.probe(X, y)
+            if progress:
+                tqdm.write(f"linear probe: loss {losses[0]:.4f} -> {losses[-1]:.4f}")
         augment = None
         if self.options.augment_online:
             generator = torch.Generator().manual_seed(self.options.seed)
@@ -134,6 +139,16 @@ class NetworkLearner:
             self.device,
             teacher,
         )
+
+    def probe(self, X: torch.Tensor | Views, y: torch.Tensor) -> list[float]:
+        """Fit the grade layer alone on the features of the images as they are (LP-FT)."""
+        images = X.stacked[0] if isinstance(X, Views) else X
+        grade_layer = self.classifier.grade_output()
+        self.module.to(self.device)
+        features = grade_layer_inputs(
+            self.module, grade_layer, images, self.prepare, self.device
+        )
+        return fit_grade_layer(grade_layer, features, y, self.options)
 
     def predict_proba(self, X: torch.Tensor) -> np.ndarray:
         """Calibrated probabilities of encoded data (no flip averaging: X is already encoded)."""
@@ -161,11 +176,12 @@ class ForestLearner:
             or o.sam_rho
             or o.label_spread
             or o.drop_path
+            or o.linear_probe
         ):
             raise ValueError(
                 "augmented views, flip averaging, calibration, the ordinal head,"
                 " distillation, the weight average, mixup, sharpness-aware steps, soft labels"
-                " and stochastic depth are for the neural networks; the Random Forest trains on"
+                ", stochastic depth and the linear probe are for the neural networks; the Random Forest trains on"
                 " the images as they are"
             )
         self.classifier = classifier

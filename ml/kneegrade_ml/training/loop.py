@@ -56,6 +56,7 @@ class TrainOptions:
     mixup: float = 0.0  # blend image pairs and their targets, Beta(a, a) shares; 0: off
     sam_rho: float = 0.0  # sharpness-aware steps from weights this far uphill; 0: off
     drop_path: float = 0.0  # stochastic depth, its rate scaled by block depth; 0: off
+    linear_probe: bool = False  # fit the grade layer on frozen features first (LP-FT)
     held_out_fold: str | None = None  # "K/N": train without fold K of N (data.folds)
 
     def __post_init__(self) -> None:

@@ -109,6 +109,7 @@ def hyperparameters(classifier: KLClassifier, options: TrainOptions) -> dict:
         **({"mixup": o.mixup} if o.mixup else {}),
         **({"sam_rho": o.sam_rho} if o.sam_rho else {}),
         **({"drop_path": o.drop_path} if o.drop_path else {}),
+        **({"linear_probe": True} if o.linear_probe else {}),
         "seed": o.seed,
         **(
             {"trainable_from_block": classifier.config.trainable_from}

@@ -541,6 +541,14 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         " (LP-FT), so the first steps do not distort them (default off)",
     )
     parser.add_argument(
+        "--layer-decay",
+        type=float,
+        metavar="FACTOR",
+        help="layer-wise learning rates: the top stage (last convolution and grade layer) peaks"
+        " at --lr, each trained block below at FACTOR times the one above (e.g. 0.85;"
+        " default 1, off)",
+    )
+    parser.add_argument(
         "--held-out-fold",
         type=_fold,
         metavar="K/N",

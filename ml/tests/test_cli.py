@@ -153,6 +153,14 @@ def test_linear_probe_is_a_train_option():
     assert not REAL_OPTIONS.linear_probe
 
 
+def test_layer_decay_is_a_train_option():
+    args = build_parser().parse_args(
+        [*TRAIN, "--recipe", "real", "--layer-decay", "0.85"]
+    )
+    assert _options(args) == replace(REAL_OPTIONS, layer_decay=0.85)
+    assert REAL_OPTIONS.layer_decay == 1
+
+
 def test_pipeline_without_seed_uses_the_default_seed_for_data_and_models(
     tmp_path, monkeypatch
 ):

@@ -35,6 +35,7 @@ from kneegrade_ml.training.loop import (
     balanced_class_weights,
     class_weights,
     fit_module,
+    layer_rates,
 )
 from kneegrade_ml.training.train import build_classifier, model_config, train_model
 
@@ -397,6 +398,7 @@ def test_flip_averaging_makes_a_prediction_mirror_invariant(recipe_model):
         {"label_spread": 0.5},
         {"drop_path": 0.2},
         {"linear_probe": True},
+        {"layer_decay": 0.8},
     ],
 )
 def test_random_forest_refuses_network_only_options(option):
@@ -424,6 +426,58 @@ def test_the_linear_probe_fits_the_grade_layer_alone():
     after = learner.module.state_dict()
     moved = {name for name in before if not torch.equal(before[name], after[name])}
     assert moved == {"classifier.4.weight", "classifier.4.bias"}
+
+
+def test_layer_decay_slows_each_stage_below_the_top():
+    stages = [[nn.Parameter(torch.zeros(1))] for _ in range(3)]
+    options = TrainOptions(learning_rate=1e-3, layer_decay=0.5)
+    assert [group["lr"] for group in layer_rates(stages, options)] == [
+        2.5e-4,
+        5e-4,
+        1e-3,
+    ]
+    with pytest.raises(ValueError, match="layer decay"):
+        layer_rates(stages, replace(options, layer_decay=1.5))
+
+
+def test_layer_decay_stages_cover_the_trained_weights_once_in_depth_order():
+    options = TrainOptions(layer_decay=0.8)
+    classifier = build_classifier("efficientnet-lite0", options)
+    learner = learner_for(classifier, options)
+    trained = [p for p in classifier.network.parameters() if p.requires_grad]
+    in_stages = [p for stage in learner.stages for p in stage]
+    assert [id(p) for p in in_stages] == [id(p) for p in trained]
+    blocks = len(classifier.network.head[0]) - 1  # the conv head closes the sequence
+    assert len(learner.stages) == blocks + 1
+    top = {id(p) for p in learner.stages[-1]}
+    assert {id(p) for p in classifier.grade_output().parameters()} <= top
+    with pytest.raises(ValueError, match="cnn has no pretrained stages"):
+        learner_for(build_classifier("cnn", options), options)
+
+
+def test_a_tiny_layer_decay_all_but_freezes_the_lowest_trained_block(
+    tiny_synthetic, fake_pretrained, tmp_path
+):
+    """MobileNetV2 from block 16: stages 16, 17 and the top (18, pooling, grade layer)."""
+    pretrained = torch.load(fake_pretrained, weights_only=True)
+    moved = {}
+    for decay in (1.0, 1e-3):
+        options = TrainOptions(epochs=1, trainable_from=16, layer_decay=decay)
+        out = tmp_path / str(decay)
+        card = train_model(
+            "mobilenetv2", tiny_synthetic, out, options, fake_pretrained, False
+        )
+        saved = torch.load(out / "model.pt", weights_only=True)
+        moved[decay] = (
+            (
+                saved["head.0.16.conv.0.0.weight"]
+                - pretrained["features.16.conv.0.0.weight"]
+            )
+            .abs()
+            .max()
+        )
+    assert moved[1e-3] < 1e-6 < moved[1.0]
+    assert card["hyperparameters"]["layer_decay"] == 1e-3
 
 
 def test_a_probed_model_trained_on_cached_trunk_features_records_it(

@@ -82,6 +82,13 @@ class TorchClassifier(KLClassifier):
         """The layer that turns the last features into the grades' logits (linear or CORN)."""
         raise ValueError(f"{self.kind} has no single grade layer to probe")
 
+    def trained_stages(self) -> list[nn.Module]:
+        """The trained part bottom to top, each stage learning slower than the one above it
+        under ``--layer-decay``."""
+        raise ValueError(
+            f"{self.kind} has no pretrained stages: --layer-decay is for the ImageNet networks"
+        )
+
     def set_stochastic_depth(self, rate: float) -> None:
         """Skip trained residual blocks at random while training, with at most ``rate``."""
         raise ValueError(

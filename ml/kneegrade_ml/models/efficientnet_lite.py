@@ -21,6 +21,7 @@ from kneegrade_ml.models.config import ModelConfig
 from kneegrade_ml.models.networks import (
     PretrainedWeightsError,
     grade_layer,
+    head_stages,
     head_text,
     pooling_layer,
     pooling_text,
@@ -162,6 +163,9 @@ class _EfficientNetLiteClassifier(TorchClassifier):
 
     def grade_output(self) -> nn.Module:
         return self.network.head[-1]
+
+    def trained_stages(self) -> list[nn.Module]:
+        return head_stages(self.network.head)
 
     def set_stochastic_depth(self, rate: float) -> None:
         self.network.set_stochastic_depth(rate)

@@ -7,7 +7,12 @@ from torchvision.models import MobileNetV2
 
 from kneegrade_ml.models.base import TorchClassifier
 from kneegrade_ml.models.config import ModelConfig
-from kneegrade_ml.models.networks import MobileNetV2KL, head_text, pooling_text
+from kneegrade_ml.models.networks import (
+    MobileNetV2KL,
+    head_stages,
+    head_text,
+    pooling_text,
+)
 
 MIN_INPUT_SIZE = 32
 """MobileNetV2 halves the image five times; below 32 pixels its last blocks see nothing."""
@@ -46,6 +51,9 @@ class MobileNetV2Classifier(TorchClassifier):
 
     def grade_output(self) -> nn.Module:
         return self.network.head[-1]
+
+    def trained_stages(self) -> list[nn.Module]:
+        return head_stages(self.network.head)
 
     def cam_split(self) -> tuple[nn.Module, nn.Module]:
         """Cut after ``features[cam_after]`` (by default the last block: 1280 channels, 7x7),

@@ -73,6 +73,13 @@ def pooling_text(pool: str) -> str:
     return "GeM pooling (p learned, from 3) -> " if pool == "gem" else ""
 
 
+def head_stages(head: nn.Sequential) -> list[nn.Module]:
+    """A pretrained network's trained part bottom to top, for layer-wise learning rates: each
+    trained block, then the last convolution, pooling and grade layer as one top stage."""
+    *blocks, last_convolution = head[0]
+    return [*blocks, nn.ModuleList([last_convolution, *head[1:]])]
+
+
 def head_text(in_features: int, head: str) -> str:
     """The last layer, as a model card's architecture names it."""
     if head == "corn":

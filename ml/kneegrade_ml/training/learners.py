@@ -69,6 +69,12 @@ class NetworkLearner:
             )
         if options.drop_path:
             classifier.set_stochastic_depth(options.drop_path)
+        self.stages = None
+        if options.layer_decay != 1:
+            self.stages = [
+                [p for p in stage.parameters() if p.requires_grad]
+                for stage in classifier.trained_stages()
+            ]
         self.classifier = classifier
         self.options = options
         self.device = device
@@ -138,6 +144,7 @@ class NetworkLearner:
             augment,
             self.device,
             teacher,
+            self.stages,
         )
 
     def probe(self, X: torch.Tensor | Views, y: torch.Tensor) -> list[float]:
@@ -177,12 +184,13 @@ class ForestLearner:
             or o.label_spread
             or o.drop_path
             or o.linear_probe
+            or o.layer_decay != 1
         ):
             raise ValueError(
                 "augmented views, flip averaging, calibration, the ordinal head,"
-                " distillation, the weight average, mixup, sharpness-aware steps, soft labels"
-                ", stochastic depth and the linear probe are for the neural networks; the Random Forest trains on"
-                " the images as they are"
+                " distillation, the weight average, mixup, sharpness-aware steps, soft labels,"
+                " stochastic depth, the linear probe and layer decay are for the neural"
+                " networks; the Random Forest trains on the images as they are"
             )
         self.classifier = classifier
         self.options = options

@@ -57,6 +57,9 @@ class TrainOptions:
     sam_rho: float = 0.0  # sharpness-aware steps from weights this far uphill; 0: off
     drop_path: float = 0.0  # stochastic depth, its rate scaled by block depth; 0: off
     linear_probe: bool = False  # fit the grade layer on frozen features first (LP-FT)
+    layer_decay: float = (
+        1.0  # each trained stage's rate this times the one above; 1: off
+    )
     held_out_fold: str | None = None  # "K/N": train without fold K of N (data.folds)
 
     def __post_init__(self) -> None:
@@ -124,18 +127,40 @@ def build_loss(options: TrainOptions, labels: torch.Tensor) -> nn.Module:
     raise ValueError(f"unknown loss {options.loss!r}")
 
 
+def layer_rates(stages: list[list[nn.Parameter]], options: TrainOptions) -> list[dict]:
+    """One parameter group per stage, bottom to top: the top stage learns at the options' rate
+    and each stage below at ``layer_decay`` times the rate of the one above it."""
+    if not 0 < options.layer_decay <= 1:
+        raise ValueError(
+            f"the layer decay must lie in (0, 1], not {options.layer_decay}"
+        )
+    top = len(stages) - 1
+    return [
+        {
+            "params": params,
+            "lr": options.learning_rate * options.layer_decay ** (top - i),
+        }
+        for i, params in enumerate(stages)
+        if params
+    ]
+
+
 def build_optimizer(
-    parameters: list[nn.Parameter], options: TrainOptions, steps: int
+    groups: list[dict], options: TrainOptions, steps: int
 ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler | None]:
-    """Adam (decoupled weight decay when asked) and, for "one-cycle", its per-step schedule."""
+    """Adam (decoupled weight decay when asked) over parameter groups with their own peak rates
+    and, for "one-cycle", its per-step schedule."""
     optimizer = torch.optim.AdamW(
-        parameters, lr=options.learning_rate, weight_decay=options.weight_decay
+        groups, lr=options.learning_rate, weight_decay=options.weight_decay
     )
     if options.schedule == "constant":
         return optimizer, None
     if options.schedule == "one-cycle":
         scheduler = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=options.learning_rate, total_steps=steps, pct_start=0.15
+            optimizer,
+            max_lr=[group["lr"] for group in optimizer.param_groups],
+            total_steps=steps,
+            pct_start=0.15,
         )
         return optimizer, scheduler
     raise ValueError(f"unknown learning-rate schedule {options.schedule!r}")
@@ -224,12 +249,14 @@ def fit_module(
     augment: Prepare | None = None,
     device: torch.device | str = "cpu",
     teacher: torch.Tensor | None = None,
+    stages: list[list[nn.Parameter]] | None = None,
 ) -> list[EpochLog]:
     """Train the module's trainable parameters in place on ``device``; return the per-epoch
     figures (the module is left on ``device``).
 
     ``augment``, when given, redraws each training batch (raw pixels) before ``prepare``;
-    ``teacher``, when given, holds probabilities (N, 5) to distil besides the labels.
+    ``teacher``, when given, holds probabilities (N, 5) to distil besides the labels;
+    ``stages``, when given, are the trainable parameters bottom to top, for ``layer_decay``.
     Every draw comes from ``options.seed``: dropout from a forked global generator (so the
     caller's random state is left as it was), order and views from their own generators.
     """
@@ -237,7 +264,7 @@ def fit_module(
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(options.seed)
         return _fit(module.to(device), inputs, labels, options, prepare, validation,
-                    desc, progress, augment, device, teacher)  # fmt: skip
+                    desc, progress, augment, device, teacher, stages)  # fmt: skip
 
 
 def _fit(
@@ -252,6 +279,7 @@ def _fit(
     augment: Prepare | None,
     device: torch.device | str,
     teacher: torch.Tensor | None,
+    stages: list[list[nn.Parameter]] | None,
 ) -> list[EpochLog]:
     order_rng = torch.Generator().manual_seed(options.seed)
     view_rng = torch.Generator().manual_seed(options.seed + 1)
@@ -259,7 +287,9 @@ def _fit(
     trainable = [p for p in module.parameters() if p.requires_grad]
     steps_per_epoch = math.ceil(len(labels) / options.batch_size)
     optimizer, scheduler = build_optimizer(
-        trainable, options, options.epochs * steps_per_epoch
+        layer_rates(stages or [trainable], options),
+        options,
+        options.epochs * steps_per_epoch,
     )
     loss_fn = build_loss(options, labels)
     if teacher is not None:

@@ -110,6 +110,7 @@ def hyperparameters(classifier: KLClassifier, options: TrainOptions) -> dict:
         **({"sam_rho": o.sam_rho} if o.sam_rho else {}),
         **({"drop_path": o.drop_path} if o.drop_path else {}),
         **({"linear_probe": True} if o.linear_probe else {}),
+        **({"layer_decay": o.layer_decay} if o.layer_decay != 1 else {}),
         "seed": o.seed,
         **(
             {"trainable_from_block": classifier.config.trainable_from}

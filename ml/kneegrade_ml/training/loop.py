@@ -57,9 +57,7 @@ class TrainOptions:
     sam_rho: float = 0.0  # sharpness-aware steps from weights this far uphill; 0: off
     drop_path: float = 0.0  # stochastic depth, its rate scaled by block depth; 0: off
     linear_probe: bool = False  # fit the grade layer on frozen features first (LP-FT)
-    layer_decay: float = (
-        1.0  # each trained stage's rate this times the one above; 1: off
-    )
+    layer_decay: float = 1.0  # each stage's rate this times the one above; 1: off
     held_out_fold: str | None = None  # "K/N": train without fold K of N (data.folds)
 
     def __post_init__(self) -> None:

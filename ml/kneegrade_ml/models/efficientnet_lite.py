@@ -113,7 +113,7 @@ class EfficientNetLiteKL(nn.Module):
         self._drop_hooks = []
         if not rate:
             return
-        trained_blocks = list(self.head[0])[:-1]  # the conv head ends the sequence
+        trained_blocks = head_stages(self.head)[:-1]  # the top stage is not a block
         first = self.block_count - len(trained_blocks)
         for index, block in enumerate(trained_blocks, start=first):
             hook = partial(_with_drop_connect, rate * index / self.block_count)

@@ -45,7 +45,7 @@ from kneegrade_ml.preprocess import STANDARDIZATIONS
 from kneegrade_ml.release import ReleaseError, release_model
 from kneegrade_ml.settings import MLSettings
 from kneegrade_ml.synth.dataset import SPLIT_SIZES, generate_dataset
-from kneegrade_ml.training.augment import AUGMENTATIONS
+from kneegrade_ml.training.augment import AUGMENTATIONS, POSITIONINGS
 from kneegrade_ml.training.cv import cross_validate
 from kneegrade_ml.training.distill import teach
 from kneegrade_ml.training.ensemble import build_ensemble
@@ -478,6 +478,19 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         choices=list(AUGMENTATIONS),
         help="what augmented views vary: positioning, contrast and gamma (standard), or those"
         " and another scanner's blur, resolution, noise, sharpening and JPEG (scanner)",
+    )
+    parser.add_argument(
+        "--positioning",
+        choices=list(POSITIONINGS),
+        help="how far augmented views are rotated, shifted and scaled: up to 7 degrees, 4 %%"
+        " and 0.93-1.07 (standard), or 15 degrees, 8 %% and 0.85-1.15 (wide)",
+    )
+    parser.add_argument(
+        "--erase",
+        type=float,
+        metavar="CHANCE",
+        help="random erasing: with this chance an augmented view gets one black rectangle of"
+        " 2-12 %% of its area (e.g. 0.25; default 0, off)",
     )
     parser.add_argument(
         "--standardize",

@@ -85,6 +85,14 @@ def test_scanner_augmentation_is_a_train_option():
     assert REAL_OPTIONS.augment == "standard"
 
 
+def test_positioning_and_erasing_are_train_options():
+    args = build_parser().parse_args(
+        [*TRAIN, "--recipe", "real", "--positioning", "wide", "--erase", "0.25"]
+    )
+    assert _options(args) == replace(REAL_OPTIONS, positioning="wide", erase=0.25)
+    assert REAL_OPTIONS.positioning == "standard" and REAL_OPTIONS.erase == 0
+
+
 def test_a_held_out_fold_is_a_train_option_checked_as_given(capsys):
     args = build_parser().parse_args([*TRAIN, "--held-out-fold", "1/2"])
     assert _options(args) == replace(SPEC_OPTIONS, held_out_fold="1/2")

@@ -399,6 +399,8 @@ def test_flip_averaging_makes_a_prediction_mirror_invariant(recipe_model):
         {"drop_path": 0.2},
         {"linear_probe": True},
         {"layer_decay": 0.8},
+        {"positioning": "wide"},
+        {"erase": 0.25},
     ],
 )
 def test_random_forest_refuses_network_only_options(option):
@@ -533,12 +535,31 @@ def test_scanner_augmentation_needs_augmented_views_and_is_recorded(
     tiny_synthetic, tmp_path
 ):
     options = TrainOptions(epochs=1, augment="scanner")
-    with pytest.raises(ValueError, match="needs augmented views"):
+    with pytest.raises(
+        ValueError, match="online augmentation are needed for the scanner"
+    ):
         learner_for(build_classifier("cnn", options), options)
     options = TrainOptions(epochs=1, augment="scanner", augment_online=True)
     card = train_model("cnn", tiny_synthetic, tmp_path / "m", options, progress=False)
     assert card["hyperparameters"]["augment"] == "scanner"
     assert card["options"]["augment"] == "scanner"
+
+
+def test_wide_positioning_and_erasing_need_augmented_views_and_are_recorded(
+    tiny_synthetic, tmp_path
+):
+    options = TrainOptions(epochs=1, positioning="wide", erase=0.5)
+    with pytest.raises(ValueError, match="needed for wide positioning and erasing"):
+        learner_for(build_classifier("cnn", options), options)
+    with pytest.raises(ValueError, match="unknown positioning 'tilted'"):
+        learner_for(
+            build_classifier("cnn", options), replace(options, positioning="tilted")
+        )
+    options = replace(options, augment_online=True)
+    card = train_model("cnn", tiny_synthetic, tmp_path / "m", options, progress=False)
+    assert card["hyperparameters"]["positioning"] == "wide"
+    assert card["hyperparameters"]["erase"] == 0.5
+    assert card["options"]["positioning"] == "wide"
 
 
 def test_mobilenet_input_size_is_recorded_and_used_to_serve(

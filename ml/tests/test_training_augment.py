@@ -7,6 +7,7 @@ from kneegrade_ml.training.augment import (
     RandomGamma,
     ScannerAugmentation,
     augment_batch,
+    radiograph_augmentation,
 )
 
 
@@ -101,3 +102,57 @@ def test_scanner_resolution_step_softens_a_step_edge():
 def test_unknown_augmentation_is_refused():
     with pytest.raises(ValueError, match="unknown augmentation"):
         augment_batch(_knee_like(1), kind="hospital")
+
+
+def _vertical_bar(n: int) -> torch.Tensor:
+    """A thin bright vertical bar on black: its tilt after a view shows the rotation drawn."""
+    pixels = torch.zeros((n, 1, 64, 64), dtype=torch.uint8)
+    pixels[:, :, 8:56, 31:33] = 255
+    return pixels
+
+
+def _tilt_degrees(view: torch.Tensor) -> float:
+    """The bar's angle from vertical, from the principal axis of its bright pixels."""
+    rows, cols = torch.nonzero(view[0] > 127, as_tuple=True)
+    points = torch.stack([rows.float(), cols.float()])
+    cov = torch.cov(points)
+    angle = 0.5 * torch.atan2(2 * cov[0, 1], cov[0, 0] - cov[1, 1])
+    return abs(float(torch.rad2deg(angle)))
+
+
+def test_wide_positioning_rotates_further_than_standard():
+    pixels = _vertical_bar(60)
+    standard = augment_batch(pixels, torch.Generator().manual_seed(7))
+    wide = augment_batch(pixels, torch.Generator().manual_seed(7), positioning="wide")
+    standard_tilts = [_tilt_degrees(v) for v in standard]
+    wide_tilts = [_tilt_degrees(v) for v in wide]
+    assert max(standard_tilts) < 8
+    assert max(wide_tilts) > 10 and max(wide_tilts) < 16
+
+
+def test_erasing_blacks_out_one_rectangle_of_a_few_percent():
+    """Erasing is the last step, so the same seed without it gives the same view around it."""
+    image = torch.full((1, 64, 64), 128, dtype=torch.uint8)
+    areas = []
+    for seed in range(20):
+        torch.manual_seed(seed)
+        view = radiograph_augmentation(erase=1.0)(image)
+        torch.manual_seed(seed)
+        before = radiograph_augmentation()(image)
+        rows, cols = torch.nonzero(view[0] != before[0], as_tuple=True)
+        box = view[0, rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+        assert (box == 0).all()
+        areas.append(box.numel() / (64 * 64))
+    assert max(areas) <= 0.13 and sum(areas) / len(areas) >= 0.03
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"positioning": "tilted"}, "unknown positioning"),
+        ({"erase": 1.5}, "erasing chance"),
+    ],
+)
+def test_bad_positioning_or_erasing_is_refused(options, message):
+    with pytest.raises(ValueError, match=message):
+        augment_batch(_knee_like(1), **options)

@@ -3,7 +3,8 @@
 Left and right knees are mirror images, so a horizontal flip is fair; a vertical flip is not (the
 femur is always on top). Positioning varies by a few degrees and percent; exposure and processing
 change contrast and gamma. Joint-space width relative to the bones, which the grade depends on,
-is kept: scaling is uniform and small.
+is kept: scaling is uniform and small. ``wide`` positioning doubles those ranges, and random
+erasing (one black rectangle, as a marker or gonad shield hides part of an image) is there to try.
 
 ``scanner`` adds, per image, what another hospital's equipment changes (``ScannerAugmentation``):
 a wider exposure curve, blur or a coarser resolution, detector noise, edge enhancement and JPEG
@@ -16,6 +17,7 @@ draws most), and the shift's windowing, CLAHE and collimation border are not dra
 """
 
 import io
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -24,9 +26,22 @@ from PIL import Image
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
-MAX_ROTATION_DEGREES = 7.0
-MAX_SHIFT = 0.04
-SCALE_RANGE = (0.93, 1.07)
+
+@dataclass(frozen=True)
+class Positioning:
+    """How far a view may be rotated (degrees), shifted (share of the side) and scaled."""
+
+    degrees: float
+    shift: float
+    scale: tuple[float, float]
+
+
+POSITIONINGS = {
+    "standard": Positioning(degrees=7.0, shift=0.04, scale=(0.93, 1.07)),
+    "wide": Positioning(degrees=15.0, shift=0.08, scale=(0.85, 1.15)),
+}
+"""``standard``: a few degrees and percent, as positioning varies; ``wide``: about twice that."""
+ERASE_AREA = (0.02, 0.12)
 CONTRAST_RANGE = (0.8, 1.2)
 GAMMA_RANGE = (0.8, 1.25)
 
@@ -134,15 +149,25 @@ def scanner_look(kind: str) -> ScannerAugmentation | None:
     return ScannerAugmentation() if kind == "scanner" else None
 
 
-def radiograph_augmentation(kind: str = "standard") -> v2.Compose:
-    """Random flip, small rotation/shift/scale, contrast and gamma, for one uint8 (1, H, W) image;
-    with ``kind="scanner"``, then another scanner's look."""
+def radiograph_augmentation(
+    kind: str = "standard", positioning: str = "standard", erase: float = 0.0
+) -> v2.Compose:
+    """Random flip, rotation/shift/scale (``positioning``), contrast and gamma, for one uint8
+    (1, H, W) image; with ``kind="scanner"``, then another scanner's look; then, with chance
+    ``erase``, one black rectangle, as a marker or shield hides part of the image."""
+    if positioning not in POSITIONINGS:
+        raise ValueError(
+            f"unknown positioning {positioning!r} (one of {', '.join(POSITIONINGS)})"
+        )
+    if not 0 <= erase <= 1:
+        raise ValueError(f"the erasing chance must lie in [0, 1], not {erase}")
+    pose = POSITIONINGS[positioning]
     steps = [
         v2.RandomHorizontalFlip(),
         v2.RandomAffine(
-            degrees=MAX_ROTATION_DEGREES,
-            translate=(MAX_SHIFT, MAX_SHIFT),
-            scale=SCALE_RANGE,
+            degrees=pose.degrees,
+            translate=(pose.shift, pose.shift),
+            scale=pose.scale,
             interpolation=v2.InterpolationMode.BILINEAR,
         ),
         v2.ColorJitter(contrast=CONTRAST_RANGE),
@@ -151,6 +176,8 @@ def radiograph_augmentation(kind: str = "standard") -> v2.Compose:
     scanner = scanner_look(kind)
     if scanner is not None:
         steps.append(scanner)
+    if erase:
+        steps.append(v2.RandomErasing(p=erase, scale=ERASE_AREA))
     return v2.Compose(steps)
 
 
@@ -158,6 +185,8 @@ def augment_batch(
     pixels: torch.Tensor,
     generator: torch.Generator | None = None,
     kind: str = "standard",
+    positioning: str = "standard",
+    erase: float = 0.0,
 ) -> torch.Tensor:
     """A new random view of each uint8 (N, 1, H, W) image, drawn independently per image.
 
@@ -166,5 +195,5 @@ def augment_batch(
     """
     if generator is not None:
         torch.manual_seed(int(torch.randint(2**62, (), generator=generator)))
-    transform = radiograph_augmentation(kind)
+    transform = radiograph_augmentation(kind, positioning, erase)
     return torch.stack([transform(image) for image in pixels])

@@ -15,7 +15,7 @@ from tqdm import tqdm
 from kneegrade_ml.models.base import KLClassifier, TorchClassifier
 from kneegrade_ml.models.forest import ForestClassifier
 from kneegrade_ml.models.outputs import module_logits, softmax_with_temperature
-from kneegrade_ml.training.augment import AUGMENTATIONS, augment_batch
+from kneegrade_ml.training.augment import AUGMENTATIONS, POSITIONINGS, augment_batch
 from kneegrade_ml.training.loop import EpochLog, TrainOptions, Views, fit_module
 from kneegrade_ml.training.probe import fit_grade_layer, grade_layer_inputs
 
@@ -60,12 +60,13 @@ class NetworkLearner:
             raise ValueError("choose augmented views or online augmentation, not both")
         if options.augment not in AUGMENTATIONS:
             raise ValueError(f"unknown augmentation {options.augment!r}")
-        if options.augment != "standard" and not (
-            options.augment_views or options.augment_online
-        ):
+        if options.positioning not in POSITIONINGS:
+            raise ValueError(f"unknown positioning {options.positioning!r}")
+        chosen = _augmentation_choices(options)
+        if chosen and not (options.augment_views or options.augment_online):
             raise ValueError(
-                f"the {options.augment} augmentation needs augmented views or online"
-                " augmentation"
+                "augmented views or online augmentation are needed for "
+                + " and ".join(chosen)
             )
         if options.drop_path:
             classifier.set_stochastic_depth(options.drop_path)
@@ -102,6 +103,13 @@ class NetworkLearner:
                 chunks.append(self.frozen(self.classifier.network_input(batch)).cpu())
         return torch.cat(chunks)
 
+    def _augment(
+        self, pixels: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
+        """A fresh view of each image, drawn as the options say."""
+        o = self.options
+        return augment_batch(pixels, generator, o.augment, o.positioning, o.erase)
+
     def encode_views(self, pixels: torch.Tensor, progress: bool = False):
         """The encoded images, plus ``augment_views`` seeded augmented copies as ``Views``."""
         encoded = self.encode(pixels, progress)
@@ -109,9 +117,7 @@ class NetworkLearner:
             return encoded
         generator = torch.Generator().manual_seed(self.options.seed)
         augmented = (
-            self.encode(
-                augment_batch(pixels, generator, self.options.augment), progress
-            )
+            self.encode(self._augment(pixels, generator), progress)
             for _ in tqdm(
                 range(self.options.augment_views),
                 desc="augmented views",
@@ -129,9 +135,7 @@ class NetworkLearner:
         augment = None
         if self.options.augment_online:
             generator = torch.Generator().manual_seed(self.options.seed)
-            augment = partial(
-                augment_batch, generator=generator, kind=self.options.augment
-            )
+            augment = partial(self._augment, generator=generator)
         return fit_module(
             self.module,
             X,
@@ -173,7 +177,7 @@ class ForestLearner:
         if (
             o.augment_views
             or o.augment_online
-            or o.augment != "standard"
+            or _augmentation_choices(o)
             or o.tta_flip
             or o.calibrate
             or o.head != "linear"
@@ -226,3 +230,13 @@ def learner_for(
     if isinstance(classifier, ForestClassifier):
         return ForestLearner(classifier, options)
     raise TypeError(f"no learner for {type(classifier).__name__}")
+
+
+def _augmentation_choices(options: TrainOptions) -> list[str]:
+    """What the options add to the standard augmentation, in words; each needs augmented views."""
+    choices = {
+        f"the {options.augment} augmentation": options.augment != "standard",
+        f"{options.positioning} positioning": options.positioning != "standard",
+        "erasing": bool(options.erase),
+    }
+    return [name for name, chosen in choices.items() if chosen]

@@ -101,6 +101,8 @@ def hyperparameters(classifier: KLClassifier, options: TrainOptions) -> dict:
         "augment_views": o.augment_views,
         "augment_online": o.augment_online,
         "augment": o.augment,
+        **({"positioning": o.positioning} if o.positioning != "standard" else {}),
+        **({"erase": o.erase} if o.erase else {}),
         "tta_flip": o.tta_flip,
         "head": o.head,
         "pool": o.pool,

@@ -551,10 +551,12 @@ def test_wide_positioning_and_erasing_need_augmented_views_and_are_recorded(
     options = TrainOptions(epochs=1, positioning="wide", erase=0.5)
     with pytest.raises(ValueError, match="needed for wide positioning and erasing"):
         learner_for(build_classifier("cnn", options), options)
-    with pytest.raises(ValueError, match="unknown positioning 'tilted'"):
-        learner_for(
-            build_classifier("cnn", options), replace(options, positioning="tilted")
-        )
+    for bad, message in [
+        ({"positioning": "tilted"}, "unknown positioning 'tilted'"),
+        ({"erase": 2.0}, "erasing chance must lie in"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            learner_for(build_classifier("cnn", options), replace(options, **bad))
     options = replace(options, augment_online=True)
     card = train_model("cnn", tiny_synthetic, tmp_path / "m", options, progress=False)
     assert card["hyperparameters"]["positioning"] == "wide"

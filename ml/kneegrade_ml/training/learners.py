@@ -15,7 +15,7 @@ from tqdm import tqdm
 from kneegrade_ml.models.base import KLClassifier, TorchClassifier
 from kneegrade_ml.models.forest import ForestClassifier
 from kneegrade_ml.models.outputs import module_logits, softmax_with_temperature
-from kneegrade_ml.training.augment import AUGMENTATIONS, POSITIONINGS, augment_batch
+from kneegrade_ml.training.augment import augment_batch, radiograph_augmentation
 from kneegrade_ml.training.loop import EpochLog, TrainOptions, Views, fit_module
 from kneegrade_ml.training.probe import fit_grade_layer, grade_layer_inputs
 
@@ -58,10 +58,8 @@ class NetworkLearner:
     ):
         if options.augment_views and options.augment_online:
             raise ValueError("choose augmented views or online augmentation, not both")
-        if options.augment not in AUGMENTATIONS:
-            raise ValueError(f"unknown augmentation {options.augment!r}")
-        if options.positioning not in POSITIONINGS:
-            raise ValueError(f"unknown positioning {options.positioning!r}")
+        # builds the views' transform once, so bad choices are refused before any image is read
+        radiograph_augmentation(options.augment, options.positioning, options.erase)
         chosen = _augmentation_choices(options)
         if chosen and not (options.augment_views or options.augment_online):
             raise ValueError(

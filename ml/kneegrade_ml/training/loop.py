@@ -44,9 +44,7 @@ class TrainOptions:
     augment_views: int = 0  # augmented copies of each training image, encoded once
     augment_online: bool = False  # a fresh augmentation of every image in every epoch
     augment: str = "standard"  # or "scanner": views also get another scanner's look
-    positioning: str = (
-        "standard"  # or "wide": views rotated, shifted, scaled about twice as far
-    )
+    positioning: str = "standard"  # or "wide": twice the rotation, shift and scale
     erase: float = 0.0  # the chance a view gets one black rectangle; 0: off
     tta_flip: bool = False  # predict on the image and its mirror, average the logits
     head: str = "linear"  # or "corn": ordered grades (models.config.HEADS)

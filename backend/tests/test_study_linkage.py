@@ -34,8 +34,9 @@ IDENTIFYING = {
     "PatientID": "MRN-77312459",
     "IssuerOfPatientID": "Ravenholm Regional Registry",
     "PatientBirthDate": "19470823",
-    # a fraction no timestamp repeats: "031415" alone was found in a file written at 14:15
-    # on the 3rd (its creation date and time, "...1203141512")
+    # Times carry a fraction: six digits alone turn up by chance in generated UIDs (about 39
+    # random digits each) and timestamps ("031415" was found in "...1203141512", a file written
+    # at 14:15 on the 3rd; "101112" in a PACS copy), and these are looked for in the bytes.
     "PatientBirthTime": "031415.926535",
     "PatientAge": "078Y",
     "OtherPatientIDs": "NHS-4857773456",
@@ -66,7 +67,7 @@ IDENTIFYING = {
     "StudyDescription": "Knee weight-bearing series for Wilhelmina",
     "SeriesDescription": "PA knee of Featherstonehaugh",
     "StudyDate": "20250314",
-    "StudyTime": "101112",
+    "StudyTime": "101112.718281",
     "ContentDate": "20250315",
     "AcquisitionDate": "20250316",
     "RequestedProcedureDescription": "Bilateral knees standing, Ravenholm",

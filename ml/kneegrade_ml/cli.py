@@ -159,7 +159,8 @@ def _teach(args: argparse.Namespace) -> None:
 
 
 def _fold(text: str) -> str:
-    """``--held-out-fold``: K/N, checked now rather than after the images are read."""
+    """``--held-out-fold``, ``--train-fold``: K/N, checked now rather than after the images
+    are read."""
     try:
         Fold.parse(text)
     except ValueError as err:
@@ -561,12 +562,20 @@ def _add_recipe_options(parser: argparse.ArgumentParser) -> None:
         " at --lr, each trained block below at FACTOR times the one above (e.g. 0.85;"
         " default 1, off)",
     )
-    parser.add_argument(
+    folds = parser.add_mutually_exclusive_group()
+    folds.add_argument(
         "--held-out-fold",
         type=_fold,
         metavar="K/N",
         help="train without fold K of N of the train split's patients (both knees together):"
         " the teacher of fold K for kneegrade teach --cross-fit",
+    )
+    folds.add_argument(
+        "--train-fold",
+        type=_fold,
+        metavar="K/N",
+        help="train on fold K of N of the train split's patients alone (both knees together):"
+        " a point of a learning curve, e.g. 0/4 for a quarter of the patients",
     )
 
 

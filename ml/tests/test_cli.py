@@ -102,6 +102,17 @@ def test_a_held_out_fold_is_a_train_option_checked_as_given(capsys):
     assert "need 0 <= K < N" in capsys.readouterr().err
 
 
+def test_a_training_fold_is_a_train_option_exclusive_of_a_held_out_one(capsys):
+    args = build_parser().parse_args([*TRAIN, "--train-fold", "0/4"])
+    assert _options(args) == replace(SPEC_OPTIONS, train_fold="0/4")
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(
+            [*TRAIN, "--train-fold", "0/4", "--held-out-fold", "1/4"]
+        )
+    assert exited.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 def test_cross_fitted_teaching_needs_a_teacher_per_fold(
     trained_models, tiny_synthetic, tmp_path, capsys
 ):

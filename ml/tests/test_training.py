@@ -746,6 +746,18 @@ def test_hardware_counts_one_core_in_the_singular(monkeypatch):
     assert hardware("cpu").endswith(", 1 core")
 
 
+def test_a_learning_curve_point_trains_on_one_fold_alone(tiny_synthetic, tmp_path):
+    options = TrainOptions(epochs=1, train_fold="1/2")
+    card = train_model("cnn", tiny_synthetic, tmp_path / "m", options, progress=False)
+    samples = scan_split(tiny_synthetic / "train")
+    held = in_fold(samples, Fold(1, 2))
+    assert card["training"]["train_fold"] == "1/2"
+    assert "held_out_fold" not in card["training"]
+    assert sum(card["training"]["counts"]["train"].values()) == held.sum() < len(samples)
+    with pytest.raises(ValueError, match="not both"):
+        TrainOptions(train_fold="0/2", held_out_fold="1/2")
+
+
 def test_cross_fitted_teachers_grade_only_the_images_they_were_trained_without(
     tiny_synthetic, tmp_path
 ):

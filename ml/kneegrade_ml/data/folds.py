@@ -70,3 +70,9 @@ def without_fold(samples: Sequence[Sample], fold: Fold) -> list[Sample]:
     """The samples outside ``fold``: what a model holding it out trains on."""
     mask = in_fold(samples, fold)
     return [s for s, held in zip(samples, mask, strict=True) if not held]
+
+
+def within_fold(samples: Sequence[Sample], fold: Fold) -> list[Sample]:
+    """The samples in ``fold``: what a point of a learning curve trains on."""
+    mask = in_fold(samples, fold)
+    return [s for s, held in zip(samples, mask, strict=True) if held]

@@ -61,13 +61,17 @@ class TrainOptions:
     linear_probe: bool = False  # fit the grade layer on frozen features first (LP-FT)
     layer_decay: float = 1.0  # each stage's rate this times the one above; 1: off
     held_out_fold: str | None = None  # "K/N": train without fold K of N (data.folds)
+    train_fold: str | None = None  # "K/N": train on fold K of N alone (a learning curve)
 
     def __post_init__(self) -> None:
         """A card's JSON and the command line give lists: options compare equal either way.
-        A held-out fold is checked here, before any image is read."""
+        Folds are checked here, before any image is read."""
         object.__setattr__(self, "teachers", tuple(str(t) for t in self.teachers))
-        if self.held_out_fold is not None:
-            Fold.parse(self.held_out_fold)
+        if self.held_out_fold is not None and self.train_fold is not None:
+            raise ValueError("train on one fold or without one, not both")
+        for fold in (self.held_out_fold, self.train_fold):
+            if fold is not None:
+                Fold.parse(fold)
 
 
 SPEC_OPTIONS = TrainOptions()

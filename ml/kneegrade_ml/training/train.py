@@ -16,7 +16,7 @@ from kneegrade_ml.data.folders import (
     file_list_sha256,
     scan_dataset,
 )
-from kneegrade_ml.data.folds import Fold, without_fold
+from kneegrade_ml.data.folds import Fold, within_fold, without_fold
 from kneegrade_ml.data.loading import load_pixels
 from kneegrade_ml.data.source import dataset_record
 from kneegrade_ml.evaluation.metrics import compute_metrics
@@ -187,6 +187,8 @@ def train_model(
         splits["train"] = without_fold(
             splits["train"], Fold.parse(options.held_out_fold)
         )
+    if options.train_fold:
+        splits["train"] = within_fold(splits["train"], Fold.parse(options.train_fold))
     held_out = next((name for name in HELD_OUT_SPLITS if name in splits), None)
     start = time.perf_counter()
     classifier = build_classifier(kind, options, pretrained)
@@ -239,11 +241,11 @@ def train_model(
             "dataset": dataset_record(data),
             "counts": {name: count_by_grade(s) for name, s in used.items()},
             "file_list_sha256": {name: file_list_sha256(s) for name, s in used.items()},
-            **(
-                {"held_out_fold": options.held_out_fold}
-                if options.held_out_fold
-                else {}
-            ),
+            **{
+                name: getattr(options, name)
+                for name in ("held_out_fold", "train_fold")
+                if getattr(options, name)
+            },
             "pretrained": _pretrained_record(kind, pretrained),
             **({"teachers": teaching.teachers} if teaching else {}),
             "seconds": round(seconds, 1),

@@ -753,7 +753,9 @@ def test_a_learning_curve_point_trains_on_one_fold_alone(tiny_synthetic, tmp_pat
     held = in_fold(samples, Fold(1, 2))
     assert card["training"]["train_fold"] == "1/2"
     assert "held_out_fold" not in card["training"]
-    assert sum(card["training"]["counts"]["train"].values()) == held.sum() < len(samples)
+    assert (
+        sum(card["training"]["counts"]["train"].values()) == held.sum() < len(samples)
+    )
     with pytest.raises(ValueError, match="not both"):
         TrainOptions(train_fold="0/2", held_out_fold="1/2")
 

@@ -61,7 +61,7 @@ class TrainOptions:
     linear_probe: bool = False  # fit the grade layer on frozen features first (LP-FT)
     layer_decay: float = 1.0  # each stage's rate this times the one above; 1: off
     held_out_fold: str | None = None  # "K/N": train without fold K of N (data.folds)
-    train_fold: str | None = None  # "K/N": train on fold K of N alone (a learning curve)
+    train_fold: str | None = None  # "K/N": train on fold K of N alone (learning curve)
 
     def __post_init__(self) -> None:
         """A card's JSON and the command line give lists: options compare equal either way.

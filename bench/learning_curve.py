@@ -7,7 +7,7 @@ trained on and its scores on the held-out split. Every run is one point of the l
 Where the line reaches a target is an extrapolation past the data there is, printed with the range
 that the slope's standard error gives, and charted.
 
-Run: `.venv/bin/python bench/learning_curve.py DIR ... --chart docs/images/learning-curve.png`.
+Run: `.venv/bin/python bench/learning_curve.py DIR ... [--unfitted DIR ...] --chart PNG`.
 """
 
 import argparse
@@ -29,11 +29,12 @@ RESULTS = Path("artifacts/bench/learning_curve.json")
 TARGETS = {"accuracy": 0.70, "qwk": 0.86}  # issue #15's, on the validation split
 
 
-def run_point(directory: Path) -> dict:
+def run_point(directory: Path, fitted: bool) -> dict:
     """One run's training images and held-out scores."""
     card = read_card(directory)
     return {
         "directory": str(directory),
+        "fitted": fitted,
         "images": sum(card["training"]["counts"]["train"].values()),
         "split": card["metrics"]["split"],
         **{name: card["metrics"][name] for name in TARGETS},
@@ -43,8 +44,9 @@ def run_point(directory: Path) -> dict:
 def fit(points: list[dict], metric: str) -> dict:
     """The line through (log2 images, score), and the images where it and its slope +- one
     standard error reach the target (None where that slope never gets there)."""
-    x = np.log2([p["images"] for p in points])
-    y = np.array([p[metric] for p in points])
+    used = [p for p in points if p["fitted"]]
+    x = np.log2([p["images"] for p in used])
+    y = np.array([p[metric] for p in used])
     line = linregress(x, y)
     target = TARGETS[metric]
 
@@ -74,21 +76,36 @@ def times(images: float | None, whole: int) -> str:
 
 
 def chart(points: list[dict], fits: dict, path: Path) -> None:
-    """Each run, the fitted line carried on to the target, and the target, per metric."""
+    """Each run (hollow: not fitted), the fitted line carried on to the target, and the
+    target, per metric."""
     fig = Figure(figsize=(10, 4.2), dpi=120, layout="tight")
     FigureCanvasAgg(fig)
     images = np.array([p["images"] for p in points])
     for axis, (metric, line) in zip(fig.subplots(1, 2), fits.items(), strict=True):
         end = line["reaches_at"] or images.max() * 4
         xs = np.geomspace(images.min(), max(end, images.max()) * 1.2, 50)
-        axis.plot(xs, line["intercept"] + line["per_doubling"] * np.log2(xs), "--")
-        axis.scatter(images, [p[metric] for p in points], color="black", zorder=3)
-        axis.axhline(line["target"], color="tab:red", lw=1)
+        fitted_line = line["intercept"] + line["per_doubling"] * np.log2(xs)
+        axis.plot(xs, fitted_line, "--", label="fitted line, extended")
+        for fitted, face, label in (
+            (True, "black", "run"),
+            (False, "none", "not fitted"),
+        ):
+            shown = [p for p in points if p["fitted"] == fitted]
+            axis.scatter(
+                [p["images"] for p in shown],
+                [p[metric] for p in shown],
+                facecolors=face,
+                edgecolors="black",
+                zorder=3,
+                label=label,
+            )
+        axis.axhline(line["target"], color="tab:red", lw=1, label="target")
         axis.axvline(images.max(), color="grey", lw=0.8, ls=":")
         axis.set_xscale("log", base=2)
         axis.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         axis.set_xlabel("training images (log scale); dotted: the whole train split")
         axis.set_ylabel(f"val {'QWK' if metric == 'qwk' else metric}")
+        axis.legend(loc="lower right", fontsize="small")
         axis.set_title(
             f"{line['per_doubling']:+.3f} ± {line['per_doubling_se']:.3f} per doubling"
         )
@@ -96,28 +113,19 @@ def chart(points: list[dict], fits: dict, path: Path) -> None:
     fig.savefig(path, format="png")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("models", nargs="+", type=Path, metavar="MODEL_DIR")
-    parser.add_argument("--chart", type=Path, help="also save the curves as a PNG")
-    parser.add_argument("--json", type=Path, default=RESULTS)
-    args = parser.parse_args(argv)
-    points = sorted((run_point(d) for d in args.models), key=lambda p: p["images"])
-    if len({p["split"] for p in points}) > 1 or len(points) < 3:
-        print("need three or more runs scored on one split", file=sys.stderr)
-        return 2
-    fits = {metric: fit(points, metric) for metric in TARGETS}
-
-    console = Console()
-    table = Table(title=f"Runs, scored on {points[0]['split']}")
+def print_tables(points: list[dict], fits: dict) -> None:
+    """The runs, then each metric's line and where it reaches the target."""
+    console = Console(width=110)
     whole = points[-1]["images"]
-    for column in ("run", "images", "share", "accuracy", "QWK"):
+    table = Table(title=f"Runs, scored on {points[0]['split']}")
+    for column in ("run", "images", "share", "fitted", "accuracy", "QWK"):
         table.add_column(column, justify="left" if column == "run" else "right")
     for p in points:
         table.add_row(
             Path(p["directory"]).name,
             str(p["images"]),
             f"{p['images'] / whole:.2f}",
+            "yes" if p["fitted"] else "no",
             f"{100 * p['accuracy']:.1f}",
             f"{p['qwk']:.3f}",
         )
@@ -137,11 +145,38 @@ def main(argv: list[str] | None = None) -> int:
     console.print(table)
     console.print(f"(x: against the {whole:,} images of the largest run)")
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", nargs="+", type=Path, metavar="MODEL_DIR")
+    parser.add_argument(
+        "--unfitted",
+        nargs="+",
+        type=Path,
+        default=[],
+        metavar="MODEL_DIR",
+        help="runs shown in the table and chart but left out of the fit",
+    )
+    parser.add_argument("--chart", type=Path, help="also save the curves as a PNG")
+    parser.add_argument("--json", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    points = sorted(
+        [run_point(d, fitted=True) for d in args.models]
+        + [run_point(d, fitted=False) for d in args.unfitted],
+        key=lambda p: p["images"],
+    )
+    if len({p["split"] for p in points}) > 1 or len(args.models) < 3:
+        print(
+            "need three or more fitted runs, all scored on one split", file=sys.stderr
+        )
+        return 2
+    fits = {metric: fit(points, metric) for metric in TARGETS}
+    print_tables(points, fits)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"runs": points, "fits": fits}, indent=2) + "\n")
     if args.chart:
         chart(points, fits, args.chart)
-        console.print(f"chart: {args.chart}")
+        print(f"chart: {args.chart}")
     return 0
 
 

@@ -68,11 +68,14 @@ def in_fold(samples: Sequence[Sample], fold: Fold) -> np.ndarray:
 
 def without_fold(samples: Sequence[Sample], fold: Fold) -> list[Sample]:
     """The samples outside ``fold``: what a model holding it out trains on."""
-    mask = in_fold(samples, fold)
-    return [s for s, held in zip(samples, mask, strict=True) if not held]
+    return _selected(samples, fold, inside=False)
 
 
 def within_fold(samples: Sequence[Sample], fold: Fold) -> list[Sample]:
     """The samples in ``fold``: what a point of a learning curve trains on."""
+    return _selected(samples, fold, inside=True)
+
+
+def _selected(samples: Sequence[Sample], fold: Fold, inside: bool) -> list[Sample]:
     mask = in_fold(samples, fold)
-    return [s for s, held in zip(samples, mask, strict=True) if held]
+    return [s for s, held in zip(samples, mask, strict=True) if held == inside]

@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from rich.console import Console
-from rich.table import Table
 from torch import nn
 
 from kneegrade_ml.bundle import load_bundle
 from kneegrade_ml.data.folders import scan_split
 from kneegrade_ml.data.loading import load_pixels
+from kneegrade_ml.evaluation.display import labelled_table
 from kneegrade_ml.evaluation.metrics import compute_metrics
 from kneegrade_ml.models.base import TorchClassifier
 from kneegrade_ml.runtime import configure_cpu
@@ -119,9 +119,10 @@ def main() -> int:
         pixels
     )
     rows = {name: compute_metrics(grades, p) for name, p in probabilities.items()}
-    table = Table(title=f"{args.data / 'val'} ({len(grades)} images, graded whole)")
-    for column in ("model", "accuracy", "QWK", "macro-F1", "KL 1 recall", "ECE"):
-        table.add_column(column, justify="left" if column == "model" else "right")
+    table = labelled_table(
+        f"{args.data / 'val'} ({len(grades)} images, graded whole)",
+        ("model", "accuracy", "QWK", "macro-F1", "KL 1 recall", "ECE"),
+    )
     for name, m in rows.items():
         table.add_row(
             name,

@@ -34,6 +34,7 @@ from kneegrade_ml.data.folders import IMAGE_SUFFIXES, SPLITS
 from kneegrade_ml.data.images import read_image
 from kneegrade_ml.data.source import DATASET_FILE, SOURCE_FILE
 from kneegrade_ml.evaluation.compare import COLUMNS, Result, scored_on, table_rows
+from kneegrade_ml.evaluation.display import labelled_table
 
 LITE0_256 = [
     "--model", "efficientnet-lite0", "--recipe", "real", "--augment", "scanner",
@@ -151,9 +152,9 @@ def _summary(args: argparse.Namespace) -> Table:
     """The finished jobs' cards as ``kneegrade compare`` reads them, seeds of a recipe summarised."""
     finished = [n for n in args.jobs if (args.work / n / "model.json").is_file()]
     results = [Result.from_directory(args.work / n, n) for n in finished]
-    table = Table(title=f"Finished jobs on {args.device}, {scored_on(results)}")
-    for column in COLUMNS:
-        table.add_column(column, justify="left" if column == "model" else "right")
+    table = labelled_table(
+        f"Finished jobs on {args.device}, {scored_on(results)}", COLUMNS
+    )
     for row in table_rows(results):
         table.add_row(*row)
     return table

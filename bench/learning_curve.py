@@ -20,10 +20,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 from rich.console import Console
-from rich.table import Table
 from scipy.stats import linregress
 
 from kneegrade_ml.bundle import read_card
+from kneegrade_ml.evaluation.display import labelled_table
 
 RESULTS = Path("artifacts/bench/learning_curve.json")
 TARGETS = {"accuracy": 0.70, "qwk": 0.86}  # issue #15's, on the validation split
@@ -117,9 +117,10 @@ def print_tables(points: list[dict], fits: dict) -> None:
     """The runs, then each metric's line and where it reaches the target."""
     console = Console(width=110)
     whole = points[-1]["images"]
-    table = Table(title=f"Runs, scored on {points[0]['split']}")
-    for column in ("run", "images", "share", "fitted", "accuracy", "QWK"):
-        table.add_column(column, justify="left" if column == "run" else "right")
+    table = labelled_table(
+        f"Runs, scored on {points[0]['split']}",
+        ("run", "images", "share", "fitted", "accuracy", "QWK"),
+    )
     for p in points:
         table.add_row(
             Path(p["directory"]).name,
@@ -130,9 +131,10 @@ def print_tables(points: list[dict], fits: dict) -> None:
             f"{p['qwk']:.3f}",
         )
     console.print(table)
-    table = Table(title="Fitted on log2(images); where it reaches the target")
-    for column in ("metric", "per doubling", "r", "target", "at images", "range"):
-        table.add_column(column, justify="left" if column == "metric" else "right")
+    table = labelled_table(
+        "Fitted on log2(images); where it reaches the target",
+        ("metric", "per doubling", "r", "target", "at images", "range"),
+    )
     for metric, line in fits.items():
         table.add_row(
             metric,

@@ -31,6 +31,7 @@ from kneegrade_ml.evaluation.compare import (
 )
 from kneegrade_ml.evaluation.display import (
     confusion_table,
+    labelled_table,
     metrics_table,
     plot_confusion_matrix,
 )
@@ -228,9 +229,10 @@ def _ensemble(args: argparse.Namespace) -> None:
         args.models, args.data, args.out, command=shlex.join(["kneegrade", *args.argv])
     )
     metrics = card["metrics"]
-    table = Table(title=f"Members, on their {metrics['split']} split")
-    for column in ("member", "kind", "accuracy %", "macro F1 %", "QWK"):
-        table.add_column(column, justify="left" if column == "member" else "right")
+    table = labelled_table(
+        f"Members, on their {metrics['split']} split",
+        ("member", "kind", "accuracy %", "macro F1 %", "QWK"),
+    )
     for member in card["training"]["members"]:
         scores = member["metrics"]
         table.add_row(

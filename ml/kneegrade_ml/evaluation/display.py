@@ -17,6 +17,15 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f}%"
 
 
+def labelled_table(title: str, columns: tuple[str, ...]) -> Table:
+    """An empty table whose first column names the row (left) and the rest hold figures
+    (right), as the CLI and benches print results."""
+    table = Table(title=title)
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="left" if i == 0 else "right")
+    return table
+
+
 def metrics_table(metrics: dict, title: str) -> Table:
     """Per-grade precision/recall/F1/support plus a macro row, headline numbers in the caption."""
     qwk = "n/a" if metrics["qwk"] is None else f"{metrics['qwk']:.3f}"

@@ -83,7 +83,12 @@ def _data(args: argparse.Namespace) -> None:
 
 def _fetch_data(args: argparse.Namespace) -> None:
     result = fetch_dataset(
-        args.name, args.out, source=args.source, url=args.url, sha256=args.sha256
+        args.name,
+        args.out,
+        source=args.source,
+        url=args.url,
+        sha256=args.sha256,
+        variant=args.variant,
     )
     if result.sha256 is None:
         console.print(f"Copied from the folder {result.origin}; no checksum to verify")
@@ -637,6 +642,13 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--url", default=None, help="download from here instead")
     fetch.add_argument(
         "--sha256", default=None, metavar="HEX", help="refuse an archive that differs"
+    )
+    fetch.add_argument(
+        "--variant",
+        default=None,
+        choices=sorted({v for entry in DATASETS.values() for v in entry.variants}),
+        help="which set of split folders to copy (chen2018: kneeKL224, the default, or"
+        " the 299 px kneeKL299)",
     )
     fetch.set_defaults(run=_fetch_data)
 

@@ -20,11 +20,13 @@ NEST = "KneeXrayData/ClsKLData"
 # Images per grade in each folder of the fake kneeKL224; only train/val/test are kept.
 PER_GRADE = {"train": 2, "val": 1, "test": 1, "auto_test": 1}
 EXPECTED = {"train": 10, "val": 5, "test": 5}
+# Each fake crop set's image side, so a test can tell which one was copied.
+SIDE = {"kneeKL224": 4, "kneeKL299": 6}
 
 
-def _png() -> bytes:
+def _png(side: int = 4) -> bytes:
     buffer = io.BytesIO()
-    Image.new("L", (4, 4), 128).save(buffer, format="PNG")
+    Image.new("L", (side, side), 128).save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -32,8 +34,8 @@ def _png() -> bytes:
 def tree(tmp_path_factory) -> Path:
     """A fake unpacked release: kneeKL224 and kneeKL299, each with auto_test."""
     root = tmp_path_factory.mktemp("release")
-    png = _png()
-    for variant in ("kneeKL224", "kneeKL299"):
+    for variant, side in SIDE.items():
+        png = _png(side)
         for split, n in PER_GRADE.items():
             for grade in range(5):
                 folder = root / NEST / variant / split / str(grade)
@@ -64,11 +66,16 @@ def archives(tree, tmp_path_factory) -> dict[str, Path]:
     }
 
 
+def _sides(out: Path) -> set[tuple[int, int]]:
+    return {Image.open(path).size for path in out.rglob("*.png")}
+
+
 def _assert_installed(out: Path) -> None:
+    """The default crop set (kneeKL224), its three splits and nothing else."""
     splits = scan_dataset(out)
     assert {name: len(samples) for name, samples in splits.items()} == EXPECTED
     assert count_by_grade(splits["train"]) == dict.fromkeys(range(5), 2)
-    assert not list(out.glob("auto_test")) and not list(out.rglob("*299*"))
+    assert not list(out.glob("auto_test")) and _sides(out) == {(4, 4)}
 
 
 @pytest.mark.parametrize("kind", ["zip", "tar.gz"])
@@ -204,6 +211,34 @@ def test_macos_resource_forks_are_not_a_second_copy(tmp_path):
         zf.writestr("__MACOSX/x/train/0/._a.png", b"fork")
     fetch_dataset("chen2018", tmp_path / "chen", source=archive, progress=False)
     assert [p.name for p in (tmp_path / "chen").rglob("*.png")] == ["a.png"]
+
+
+def test_the_299_px_crops_are_fetched_by_name(archives, tmp_path, capsys):
+    out = tmp_path / "chen299"
+    args = ["fetch-data", "chen2018", "--out", str(out), "--variant", "kneeKL299"]
+    assert main([*args, "--source", str(archives["zip"])]) == 0
+    assert "KL grades in" in capsys.readouterr().out
+    splits = scan_dataset(out)
+    assert {name: len(samples) for name, samples in splits.items()} == EXPECTED
+    assert _sides(out) == {(6, 6)}
+    assert f"`{NEST}/kneeKL299/{{train,val,test}}" in (out / "SOURCE.md").read_text()
+
+
+def test_a_variant_the_data_set_or_the_source_lacks_is_refused(tmp_path):
+    with pytest.raises(DatasetError, match="no variant 'kneeKL512'"):
+        fetch_dataset("chen2018", tmp_path / "a", variant="kneeKL512", progress=False)
+    archive = tmp_path / "only224.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("x/kneeKL224/train/0/a.png", _png())
+    with pytest.raises(DatasetError, match="holds no kneeKL299 split folders"):
+        fetch_dataset(
+            "chen2018",
+            tmp_path / "b",
+            source=archive,
+            variant="kneeKL299",
+            progress=False,
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["only224.zip"]
 
 
 def test_cli_fetches_and_prints_the_table(archives, tmp_path, capsys):

@@ -44,7 +44,8 @@ class DatasetSource:
     url: str
     filename: str
     sha256: str | None
-    variant: str | None
+    variants: tuple[str, ...]
+    """The archive's sets of split folders, by folder name; the first is fetched by default."""
     citation: str
     doi: str
     licence: str
@@ -62,8 +63,9 @@ DATASETS: dict[str, DatasetSource] = {
         filename="56rmx5bjcr-1.zip",
         # Mendeley Data publishes no checksum for this archive.
         sha256=None,
-        # The archive holds the splits twice (kneeKL224 and kneeKL299 crops); keep 224.
-        variant="kneeKL224",
+        # The archive holds the splits twice: the 224 px crops the released models are
+        # trained on, and 299 px ones.
+        variants=("kneeKL224", "kneeKL299"),
         citation="Chen, Pingjun (2018), “Knee Osteoarthritis Severity Grading"
         " Dataset”, Mendeley Data, V1, doi: 10.17632/56rmx5bjcr.1",
         doi="10.17632/56rmx5bjcr.1",
@@ -346,6 +348,16 @@ def source_note(entry: DatasetSource, result: FetchResult) -> str:
     )
 
 
+def _chosen_variant(entry: DatasetSource, name: str, variant: str | None) -> str | None:
+    """The set of split folders to copy: ``variant`` if the data set has it, else its default."""
+    if variant is None:
+        return entry.variants[0] if entry.variants else None
+    if variant not in entry.variants:
+        known = ", ".join(entry.variants) or "none"
+        raise DatasetError(f"{name} has no variant {variant!r} (known: {known})")
+    return variant
+
+
 def fetch_dataset(
     name: str,
     out: Path | str,
@@ -353,12 +365,18 @@ def fetch_dataset(
     source: Path | None = None,
     url: str | None = None,
     sha256: str | None = None,
+    variant: str | None = None,
     progress: bool = True,
 ) -> FetchResult:
-    """Download (or take ``source``), verify, unpack and install ``name`` at ``out``."""
+    """Download (or take ``source``), verify, unpack and install ``name`` at ``out``.
+
+    ``variant`` names which of the archive's sets of split folders to copy (chen2018:
+    ``kneeKL224``, the default, or ``kneeKL299``); asked for by name, it must be there.
+    """
     if name not in DATASETS:
         raise DatasetError(f"unknown data set {name!r}; known: {', '.join(DATASETS)}")
     entry = DATASETS[name]
+    chosen = _chosen_variant(entry, name, variant)
     out = Path(out)
     _require_empty(out)
     expected = normalise_digest(sha256) if sha256 else entry.sha256
@@ -381,7 +399,11 @@ def fetch_dataset(
         staging = work / "dataset"
         staging.mkdir()
         with open_source(source) as reader:
-            root = unpack(reader, staging, entry.variant, origin)
+            root = unpack(reader, staging, chosen, origin)
+        if variant is not None and root.name != variant:
+            raise DatasetError(
+                f"{origin} holds no {variant} split folders (found {root.as_posix()})"
+            )
         result = FetchResult(
             out=out,
             origin=origin,

@@ -70,12 +70,13 @@ def _sides(out: Path) -> set[tuple[int, int]]:
     return {Image.open(path).size for path in out.rglob("*.png")}
 
 
-def _assert_installed(out: Path) -> None:
-    """The default crop set (kneeKL224), its three splits and nothing else."""
+def _assert_installed(out: Path, variant: str = "kneeKL224") -> None:
+    """One crop set (the default kneeKL224), its three splits and nothing else."""
     splits = scan_dataset(out)
     assert {name: len(samples) for name, samples in splits.items()} == EXPECTED
     assert count_by_grade(splits["train"]) == dict.fromkeys(range(5), 2)
-    assert not list(out.glob("auto_test")) and _sides(out) == {(4, 4)}
+    side = SIDE[variant]
+    assert not list(out.glob("auto_test")) and _sides(out) == {(side, side)}
 
 
 @pytest.mark.parametrize("kind", ["zip", "tar.gz"])
@@ -218,9 +219,7 @@ def test_the_299_px_crops_are_fetched_by_name(archives, tmp_path, capsys):
     args = ["fetch-data", "chen2018", "--out", str(out), "--variant", "kneeKL299"]
     assert main([*args, "--source", str(archives["zip"])]) == 0
     assert "KL grades in" in capsys.readouterr().out
-    splits = scan_dataset(out)
-    assert {name: len(samples) for name, samples in splits.items()} == EXPECTED
-    assert _sides(out) == {(6, 6)}
+    _assert_installed(out, "kneeKL299")
     assert f"`{NEST}/kneeKL299/{{train,val,test}}" in (out / "SOURCE.md").read_text()
 
 

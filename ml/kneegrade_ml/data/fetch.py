@@ -266,13 +266,17 @@ def _split_image(path: PurePosixPath) -> bool:
 
 
 def locate_splits(
-    files: list[PurePosixPath], variant: str | None, where: str
+    files: list[PurePosixPath], variant: str | None, where: str, required: bool = False
 ) -> PurePosixPath:
-    """Find the one folder holding the splits, however deep, preferring ``variant``."""
+    """Find the one folder holding the splits, however deep, preferring ``variant``;
+    ``required``, only a folder of that name will do."""
     roots = sorted({p.parents[2] for p in files if _split_image(p)})
+    preferred = [r for r in roots if r.name == variant]
+    if required and not preferred:
+        found = ", ".join(r.as_posix() for r in roots) or "none"
+        raise DatasetError(f"{where} holds no {variant} split folders (found: {found})")
     if len(roots) == 1:
         return roots[0]
-    preferred = [r for r in roots if r.name == variant]
     if len(preferred) == 1:
         return preferred[0]
     if not roots:
@@ -291,7 +295,12 @@ def _is_archive(path: PurePosixPath) -> bool:
 
 
 def unpack(
-    reader: _Reader, staging: Path, variant: str | None, where: str, nested: bool = True
+    reader: _Reader,
+    staging: Path,
+    variant: str | None,
+    where: str,
+    nested: bool = True,
+    required: bool = False,
 ) -> PurePosixPath:
     """Copy the split images into ``staging/<split>/<grade>/``; return where they were.
 
@@ -305,10 +314,11 @@ def unpack(
         path = staging.parent / f"inner-{inner[0].name}"
         reader.copy(inner[0], path)
         with open_source(path) as archive:
-            root = unpack(archive, staging, variant, f"{where}:{inner[0]}", False)
+            inner_where = f"{where}:{inner[0]}"
+            root = unpack(archive, staging, variant, inner_where, False, required)
         path.unlink()
         return inner[0] / root
-    root = locate_splits(files, variant, where)
+    root = locate_splits(files, variant, where, required)
     for member in files:
         if _split_image(member) and member.parents[2] == root:
             dest = staging.joinpath(*member.parts[-3:])
@@ -399,11 +409,7 @@ def fetch_dataset(
         staging = work / "dataset"
         staging.mkdir()
         with open_source(source) as reader:
-            root = unpack(reader, staging, chosen, origin)
-        if variant is not None and root.name != variant:
-            raise DatasetError(
-                f"{origin} holds no {variant} split folders (found {root.as_posix()})"
-            )
+            root = unpack(reader, staging, chosen, origin, required=variant is not None)
         result = FetchResult(
             out=out,
             origin=origin,
